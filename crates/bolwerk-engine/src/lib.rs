@@ -1,0 +1,331 @@
+//! The matching engine: a compiled [`SignatureSet`] and the code that
+//! matches bytes against it.
+//!
+//! [`Engine::build`] takes the loader's records and sorts them into lookup
+//! tables; the engine is immutable afterwards, `Send + Sync`, and shared by
+//! every scanning thread behind an `Arc`.
+//!
+//! The engine knows nothing of files, paths or sockets: it is given the
+//! bytes of one object and, for PE files, the byte ranges of its sections
+//! (found by `bolwerk-unpack`), and it answers with [`Detection`]s.
+//!
+//! Hashing is the costly part of a hash-signature scan, so a digest is
+//! computed only when some signature of that type names the object's size
+//! (or any size), and each digest at most once per object.
+//!
+//! ```
+//! use bolwerk_engine::{Engine, ScanOptions};
+//! use bolwerk_sigs::{LoadOptions, Loader};
+//!
+//! let mut loader = Loader::new(LoadOptions::default());
+//! loader.add_builtin();
+//! let engine = Engine::build(loader.finish().0);
+//! let eicar = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+//! let found = engine.scan(eicar, &[], &ScanOptions::default());
+//! assert_eq!(engine.name(found[0].name), "Win.Test.EICAR_HDB-1");
+//! ```
+
+#![deny(missing_docs)]
+
+mod digests;
+mod hashindex;
+
+use std::ops::Range;
+
+use bolwerk_sigs::{LoadStats, NameId, Names, SignatureSet, Source};
+
+use crate::digests::Digests;
+use crate::hashindex::{HashIndex, HashIndex3};
+
+/// The hash function a signature uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashType {
+    /// MD5.
+    Md5,
+    /// SHA-1.
+    Sha1,
+    /// SHA-256.
+    Sha256,
+}
+
+/// What kind of signature matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigKind {
+    /// A whole-object hash (`.hdb`, `.hsb`).
+    FileHash(HashType),
+    /// A PE section hash (`.mdb`, `.msb`).
+    SectionHash(HashType),
+}
+
+/// One match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Detection {
+    /// The signature's name; resolve with [`Engine::name`].
+    pub name: NameId,
+    /// The kind of signature.
+    pub kind: SigKind,
+    /// Byte offset of the matched data in the object (0 for whole-object
+    /// hashes, the section start for section hashes).
+    pub offset: u64,
+}
+
+/// Per-scan switches.
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// Report every matching signature, not only the first.
+    pub all_match: bool,
+}
+
+/// A compiled signature set.
+#[derive(Debug)]
+pub struct Engine {
+    names: Names,
+    sources: Vec<Source>,
+    file: HashIndex3,
+    section: HashIndex3,
+    allow: HashIndex3,
+    stats: LoadStats,
+    known: u64,
+}
+
+impl Engine {
+    /// Compile a signature set.
+    pub fn build(set: SignatureSet) -> Engine {
+        let known = set.known_signatures();
+        let (file, (section, allow)) = rayon::join(
+            || HashIndex3::build(set.file_hashes),
+            || {
+                rayon::join(
+                    || HashIndex3::build(set.section_hashes),
+                    || HashIndex3::build(set.allow),
+                )
+            },
+        );
+        Engine {
+            names: set.names,
+            sources: set.sources,
+            file,
+            section,
+            allow,
+            stats: set.stats,
+            known,
+        }
+    }
+
+    /// The name of a signature.
+    pub fn name(&self, id: NameId) -> &str {
+        self.names.get(id)
+    }
+
+    /// The database a signature came from.
+    pub fn source(&self, id: NameId) -> Option<&Source> {
+        let i = self.sources.partition_point(|s| s.first_name <= id.0);
+        self.sources.get(i.checked_sub(1)?)
+    }
+
+    /// The name as clamscan prints it: with `.UNOFFICIAL` appended when the
+    /// signature came from an unsigned database.
+    pub fn display_name(&self, id: NameId) -> String {
+        let name = self.name(id);
+        match self.source(id) {
+            Some(s) if !s.official => format!("{name}.UNOFFICIAL"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// Signatures loaded, as clamscan's "Known viruses" counts them.
+    pub fn known_signatures(&self) -> u64 {
+        self.known
+    }
+
+    /// The databases loaded.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// What loading skipped.
+    pub fn load_stats(&self) -> &LoadStats {
+        &self.stats
+    }
+
+    /// Whether any PE section signature is loaded (if not, callers need not
+    /// find sections at all).
+    pub fn wants_sections(&self) -> bool {
+        self.section.len() > 0
+    }
+
+    /// Approximate heap bytes held by the tables and names.
+    pub fn heap_bytes(&self) -> usize {
+        self.file.heap_bytes()
+            + self.section.heap_bytes()
+            + self.allow.heap_bytes()
+            + self.names.heap_bytes()
+    }
+
+    /// Match one object: its bytes and its PE sections' byte ranges (empty
+    /// when it is not a PE file). Returns nothing when an allow-list entry
+    /// names the object.
+    pub fn scan(
+        &self,
+        data: &[u8],
+        sections: &[Range<usize>],
+        opts: &ScanOptions,
+    ) -> Vec<Detection> {
+        let mut found = Vec::new();
+        let mut digests = Digests::new(data);
+        let size = u32::try_from(data.len()).ok();
+        match_hashes(&self.file, size, &mut digests, &mut found, |t| {
+            SigKind::FileHash(t)
+        });
+        for range in sections {
+            if !found.is_empty() && !opts.all_match {
+                break;
+            }
+            self.scan_section(data, range, &mut found);
+        }
+        if found.is_empty() || self.allowed(size, &mut digests) {
+            return Vec::new();
+        }
+        if !opts.all_match {
+            found.truncate(1);
+        }
+        found
+    }
+
+    fn scan_section(&self, data: &[u8], range: &Range<usize>, found: &mut Vec<Detection>) {
+        let Some(bytes) = data.get(range.clone()) else {
+            return;
+        };
+        let size = u32::try_from(bytes.len()).ok();
+        if bytes.is_empty() || !self.section.wants(size) {
+            return;
+        }
+        let start = found.len();
+        let mut digests = Digests::new(bytes);
+        match_hashes(&self.section, size, &mut digests, found, |t| {
+            SigKind::SectionHash(t)
+        });
+        for d in &mut found[start..] {
+            d.offset = range.start as u64;
+        }
+    }
+
+    fn allowed(&self, size: Option<u32>, digests: &mut Digests<'_>) -> bool {
+        let mut hit = Vec::new();
+        lookup(&self.allow.md5, size, || *digests.md5(), &mut hit);
+        lookup(&self.allow.sha1, size, || *digests.sha1(), &mut hit);
+        lookup(&self.allow.sha256, size, || *digests.sha256(), &mut hit);
+        !hit.is_empty()
+    }
+}
+
+fn match_hashes(
+    idx: &HashIndex3,
+    size: Option<u32>,
+    digests: &mut Digests<'_>,
+    found: &mut Vec<Detection>,
+    kind: impl Fn(HashType) -> SigKind,
+) {
+    let mut names = Vec::new();
+    let mut push = |names: &mut Vec<NameId>, t: HashType| {
+        found.extend(names.drain(..).map(|name| Detection {
+            name,
+            kind: kind(t),
+            offset: 0,
+        }));
+    };
+    lookup(&idx.md5, size, || *digests.md5(), &mut names);
+    push(&mut names, HashType::Md5);
+    lookup(&idx.sha1, size, || *digests.sha1(), &mut names);
+    push(&mut names, HashType::Sha1);
+    lookup(&idx.sha256, size, || *digests.sha256(), &mut names);
+    push(&mut names, HashType::Sha256);
+}
+
+/// Look up a digest, computing it only when the index wants this size.
+fn lookup<const N: usize>(
+    idx: &HashIndex<N>,
+    size: Option<u32>,
+    digest: impl FnOnce() -> [u8; N],
+    out: &mut Vec<NameId>,
+) {
+    if idx.wants(size) {
+        idx.lookup(size, &digest(), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bolwerk_sigs::{LoadOptions, Loader};
+
+    fn engine(files: &[(&str, &str)]) -> Engine {
+        let dir = tempfile::tempdir().unwrap();
+        let mut loader = Loader::new(LoadOptions::default());
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            loader.add_path(&p).unwrap();
+        }
+        let (set, diags) = loader.finish();
+        assert!(diags.is_empty(), "{diags:?}");
+        Engine::build(set)
+    }
+
+    const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+    #[test]
+    fn first_match_and_all_match() {
+        let e = engine(&[
+            ("a.hdb", "44d88612fea8a8f36de82e1278abb02f:68:E.Md5\n"),
+            (
+                "b.hsb",
+                "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:68:E.Sha256\n\
+                 3395856ce81f2b7382dee72602f798b642f14140:*:E.Sha1:73\n",
+            ),
+        ]);
+        let one = e.scan(EICAR, &[], &ScanOptions::default());
+        assert_eq!(one.len(), 1);
+        assert_eq!(e.display_name(one[0].name), "E.Md5.UNOFFICIAL");
+        let all = e.scan(EICAR, &[], &ScanOptions { all_match: true });
+        let names: Vec<&str> = all.iter().map(|d| e.name(d.name)).collect();
+        assert_eq!(names, ["E.Md5", "E.Sha1", "E.Sha256"]);
+        assert!(e.scan(b"clean", &[], &ScanOptions::default()).is_empty());
+    }
+
+    #[test]
+    fn allow_list_wins() {
+        let e = engine(&[
+            ("a.hdb", "44d88612fea8a8f36de82e1278abb02f:68:E.Md5\n"),
+            (
+                "a.sfp",
+                "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:68:Allowed\n",
+            ),
+        ]);
+        assert!(e.scan(EICAR, &[], &ScanOptions::default()).is_empty());
+    }
+
+    #[test]
+    fn section_hashes_use_section_bytes() {
+        let mut data = vec![0u8; 100];
+        data.extend_from_slice(EICAR);
+        data.extend_from_slice(&[1u8; 50]);
+        let e = engine(&[("s.mdb", "68:44d88612fea8a8f36de82e1278abb02f:Sec.E\n")]);
+        let hit = e.scan(&data, &[0..100, 100..168], &ScanOptions::default());
+        assert_eq!(hit.len(), 1);
+        assert_eq!(hit[0].offset, 100);
+        assert_eq!(hit[0].kind, SigKind::SectionHash(HashType::Md5));
+        let first = 0..100;
+        assert!(e
+            .scan(&data, std::slice::from_ref(&first), &ScanOptions::default())
+            .is_empty());
+        // A range past the end is ignored, not a panic.
+        assert!(e
+            .scan(
+                &data,
+                std::slice::from_ref(&(200..900)),
+                &ScanOptions::default()
+            )
+            .is_empty());
+    }
+}

@@ -1,0 +1,160 @@
+//! A per-thread scanner: reads one object at a time into a reused buffer
+//! (or maps it, when large) and runs the engine over it.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use bolwerk_engine::{Detection, Engine, HashType, ScanOptions, SigKind};
+use bolwerk_unpack::{file_type, pe, FileType, Limits};
+
+use crate::report::{FileReport, Found, Outcome, SkipReason};
+
+/// Files at least this large are memory-mapped rather than read.
+const MMAP_THRESHOLD: u64 = 16 << 20;
+
+/// Settings shared by every scanner of one run.
+#[derive(Clone, Debug, Default)]
+pub struct ScanSettings {
+    /// Size limits.
+    pub limits: Limits,
+    /// Report every match, not only the first.
+    pub all_match: bool,
+}
+
+/// Scans objects with one engine; one per thread.
+pub struct Scanner {
+    engine: Arc<Engine>,
+    settings: ScanSettings,
+    buf: Vec<u8>,
+}
+
+impl Scanner {
+    /// A scanner over `engine`.
+    pub fn new(engine: Arc<Engine>, settings: ScanSettings) -> Scanner {
+        Scanner {
+            engine,
+            settings,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Scan a file by path.
+    pub fn scan_file(&mut self, path: &Path) -> FileReport {
+        let (size, outcome) = match self.scan_file_inner(path) {
+            Ok(r) => r,
+            Err(e) => (0, Outcome::Error(io_message(&e))),
+        };
+        FileReport {
+            path: path.to_path_buf(),
+            size,
+            outcome,
+        }
+    }
+
+    fn scan_file_inner(&mut self, path: &Path) -> std::io::Result<(u64, Outcome)> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok((0, Outcome::Skipped(SkipReason::NotRegular)));
+        }
+        let size = meta.len();
+        if size == 0 {
+            return Ok((0, Outcome::Empty));
+        }
+        if size > self.settings.limits.max_file_size {
+            return Ok((size, Outcome::Skipped(SkipReason::MaxFileSize)));
+        }
+        if size >= MMAP_THRESHOLD {
+            // SAFETY: the map is read-only and dropped before this returns.
+            // A file truncated by another process while mapped can raise
+            // SIGBUS; ripgrep accepts the same risk for large files, and the
+            // daemon reads instead of mapping.
+            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                return Ok((size, self.scan_bytes(&map)));
+            }
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let read = (&mut file)
+            .take(self.settings.limits.max_file_size)
+            .read_to_end(&mut buf);
+        let outcome = read.map(|_| self.scan_bytes(&buf));
+        self.buf = buf;
+        Ok((size, outcome?))
+    }
+
+    /// Scan a stream (standard input) to its end.
+    pub fn scan_reader(&mut self, name: &Path, reader: &mut dyn Read) -> FileReport {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let limit = self.settings.limits.max_file_size;
+        let read = reader.take(limit + 1).read_to_end(&mut buf);
+        let size = buf.len() as u64;
+        let outcome = match read {
+            Err(e) => Outcome::Error(io_message(&e)),
+            Ok(0) => Outcome::Empty,
+            Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
+            Ok(_) => self.scan_bytes(&buf),
+        };
+        self.buf = buf;
+        FileReport {
+            path: name.to_path_buf(),
+            size,
+            outcome,
+        }
+    }
+
+    /// Scan bytes held in memory.
+    pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
+        let sections = if self.engine.wants_sections() && file_type(data) == FileType::MsExe {
+            pe::section_hash_ranges(data)
+        } else {
+            Vec::new()
+        };
+        let opts = ScanOptions {
+            all_match: self.settings.all_match,
+        };
+        let found = self.engine.scan(data, &sections, &opts);
+        if found.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Infected(found.iter().map(|d| self.found(d)).collect())
+        }
+    }
+
+    fn found(&self, d: &Detection) -> Found {
+        Found {
+            name: self.engine.display_name(d.name),
+            signature: self.engine.name(d.name).to_string(),
+            kind: kind_name(d.kind),
+            source: self
+                .engine
+                .source(d.name)
+                .map(|s| s.path.clone())
+                .unwrap_or_default(),
+            offset: d.offset,
+        }
+    }
+}
+
+fn kind_name(kind: SigKind) -> &'static str {
+    match kind {
+        SigKind::FileHash(HashType::Md5) => "hash-md5",
+        SigKind::FileHash(HashType::Sha1) => "hash-sha1",
+        SigKind::FileHash(HashType::Sha256) => "hash-sha256",
+        SigKind::SectionHash(HashType::Md5) => "pe-section-md5",
+        SigKind::SectionHash(HashType::Sha1) => "pe-section-sha1",
+        SigKind::SectionHash(HashType::Sha256) => "pe-section-sha256",
+    }
+}
+
+/// An I/O error as clamscan words it where it has words for it.
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,251 @@
+//! `bolwerk clamscan`: clamscan's flags, output and exit codes, so scripts
+//! and gateways written for clamscan run unchanged.
+//!
+//! Output is line for line what clamscan prints: `PATH: OK`,
+//! `PATH: NAME FOUND`, `PATH: Empty file`, `PATH: Excluded`,
+//! `PATH: Symbolic link`, and the `SCAN SUMMARY` block with the same fields
+//! ("Data read" in whole 4 KiB blocks, as clamscan counts it). Lines may
+//! come in another order, since files are scanned in parallel.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bolwerk_scan::{
+    scan_paths, Event, FileReport, Outcome, PathFilter, ScanSettings, SkipReason, WalkOptions,
+};
+use bolwerk_unpack::Limits;
+use clap::Args;
+
+use crate::load::{load, DbRequest};
+use crate::output::Output;
+use crate::tally::Tally;
+
+/// clamscan's options (the common ones; see `clamscan --help`).
+#[derive(Args, Debug)]
+pub struct ClamscanArgs {
+    /// Files and directories to scan ('-' for standard input); default: the current directory.
+    pub paths: Vec<PathBuf>,
+    /// Database file or directory (repeatable).
+    #[arg(short = 'd', long = "database", value_name = "FILE/DIR")]
+    pub database: Vec<PathBuf>,
+    /// Scan subdirectories recursively.
+    #[arg(short = 'r', long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub recursive: Option<bool>,
+    /// Only print infected files.
+    #[arg(short = 'i', long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub infected: Option<bool>,
+    /// Skip printing OK files.
+    #[arg(short = 'o', long = "suppress-ok-results", num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub suppress_ok: Option<bool>,
+    /// Do not print the scan summary.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub no_summary: Option<bool>,
+    /// Only output error messages.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub quiet: Option<bool>,
+    /// Write all messages to standard output (the default here too).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub stdout: Option<bool>,
+    /// Append the scan report to FILE.
+    #[arg(short = 'l', long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Continue scanning after a match and report every signature that matched.
+    #[arg(short = 'z', long = "allmatch", num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub allmatch: Option<bool>,
+    /// Load potentially-unwanted-application signatures.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub detect_pua: Option<bool>,
+    /// Do not scan files whose path matches REGEX.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Vec<String>,
+    /// Only scan files whose path matches REGEX.
+    #[arg(long, value_name = "REGEX")]
+    pub include: Vec<String>,
+    /// Do not descend into directories whose path matches REGEX.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude_dir: Vec<String>,
+    /// Files larger than this are not scanned (e.g. 25M).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_filesize: Option<u64>,
+    /// Follow directory symlinks met while walking (0 never, 1 direct only, 2 always).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub follow_dir_symlinks: u8,
+    /// Follow file symlinks met while walking (0 never, 1 direct only, 2 always).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub follow_file_symlinks: u8,
+    /// Do not load bolwerk's built-in pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+fn yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" => Ok(true),
+        "no" | "n" | "false" | "0" => Ok(false),
+        _ => Err(format!("expected yes or no, got '{s}'")),
+    }
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    bolwerk_unpack::parse_size(s).ok_or_else(|| format!("invalid size '{s}'"))
+}
+
+fn on(flag: Option<bool>) -> bool {
+    flag.unwrap_or(false)
+}
+
+/// Run clamscan mode; returns the exit code.
+pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
+    let start = Instant::now();
+    let started = chrono::Local::now();
+    let loaded = load(&DbRequest {
+        paths: &args.database,
+        builtin: !args.no_builtin,
+        detect_pua: on(args.detect_pua),
+        strict: false,
+    })?;
+    let mut out = Output::new(on(args.quiet));
+    if let Some(log) = &args.log {
+        out.log_to(OpenOptions::new().create(true).append(true).open(log)?);
+    }
+    let settings = ScanSettings {
+        limits: limits(&args),
+        all_match: on(args.allmatch),
+    };
+    let walk = WalkOptions {
+        recursive: on(args.recursive),
+        follow_symlinks: args.follow_dir_symlinks >= 2 || args.follow_file_symlinks >= 2,
+        threads: args.threads,
+        filter: PathFilter::from_regexes(&args.include, &args.exclude, &args.exclude_dir)?,
+    };
+    let printer = Printer {
+        infected_only: on(args.infected) || on(args.suppress_ok),
+    };
+    let mut tally = Tally::default();
+    let (stdin_paths, paths) = split_stdin(&args.paths);
+    let mut on_event = |ev: Event| {
+        tally.record(&ev);
+        printer.print(&mut out, &ev);
+    };
+    if stdin_paths {
+        let mut scanner = bolwerk_scan::Scanner::new(loaded.engine.clone(), settings.clone());
+        let report = scanner.scan_reader(Path::new("stdin"), &mut std::io::stdin().lock());
+        on_event(Event::File(report));
+    }
+    if !paths.is_empty() {
+        scan_paths(loaded.engine.clone(), &settings, &walk, &paths, on_event);
+    }
+    if !on(args.no_summary) {
+        summary(
+            &mut out,
+            &tally,
+            loaded.engine.known_signatures(),
+            start,
+            started,
+        );
+    }
+    out.flush();
+    Ok(tally.exit_code(loaded.errors))
+}
+
+fn limits(args: &ClamscanArgs) -> Limits {
+    let mut l = Limits::default();
+    if let Some(m) = args.max_filesize {
+        l.max_file_size = m;
+    }
+    l
+}
+
+/// Whether `-` was given, and the other paths (the current directory when
+/// none at all was given).
+fn split_stdin(paths: &[PathBuf]) -> (bool, Vec<PathBuf>) {
+    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    let rest: Vec<PathBuf> = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    if rest.is_empty() && !stdin {
+        return (false, vec![PathBuf::from(".")]);
+    }
+    (stdin, rest)
+}
+
+struct Printer {
+    infected_only: bool,
+}
+
+impl Printer {
+    fn print(&self, out: &mut Output, ev: &Event) {
+        let Event::File(f) = ev else { return };
+        let p = f.path.display();
+        match &f.outcome {
+            Outcome::Infected(found) => {
+                for d in found {
+                    out.line(&format!("{p}: {} FOUND", d.name));
+                }
+            }
+            Outcome::Error(msg) => print_error(f, msg),
+            Outcome::Skipped(SkipReason::NotRegular) => {
+                eprintln!("WARNING: {p}: Not supported file type");
+            }
+            _ if self.infected_only => {}
+            Outcome::Clean | Outcome::Skipped(SkipReason::MaxFileSize) => {
+                out.line(&format!("{p}: OK"))
+            }
+            Outcome::Empty => out.line(&format!("{p}: Empty file")),
+            Outcome::Skipped(SkipReason::Excluded) => out.line(&format!("{p}: Excluded")),
+            Outcome::Skipped(SkipReason::SymbolicLink) => out.line(&format!("{p}: Symbolic link")),
+        }
+    }
+}
+
+fn print_error(f: &FileReport, msg: &str) {
+    let p = f.path.display();
+    if msg == "No such file or directory" {
+        eprintln!("{p}: {msg}");
+        eprintln!("WARNING: {p}: Can't access file");
+    } else {
+        eprintln!("{p}: {msg} ERROR");
+    }
+}
+
+fn summary(
+    out: &mut Output,
+    t: &Tally,
+    known: u64,
+    start: Instant,
+    started: chrono::DateTime<chrono::Local>,
+) {
+    let secs = start.elapsed().as_secs_f64();
+    let whole = secs as u64;
+    let mb = t.read_mb();
+    let ratio = if t.blocks > 0 { 1.0 } else { 0.0 };
+    let fmt = "%Y:%m:%d %H:%M:%S";
+    let mut lines = vec![
+        String::new(),
+        "----------- SCAN SUMMARY -----------".to_string(),
+        format!("Known viruses: {known}"),
+        format!("Engine version: {}", env!("CARGO_PKG_VERSION")),
+        format!("Scanned directories: {}", t.dirs),
+        format!("Scanned files: {}", t.files),
+        format!("Infected files: {}", t.infected),
+    ];
+    if t.errors > 0 {
+        lines.push(format!("Total errors: {}", t.errors));
+    }
+    lines.extend([
+        format!("Data scanned: {mb:.2} MB"),
+        format!("Data read: {mb:.2} MB (ratio {ratio:.2}:1)"),
+        format!("Time: {secs:.3} sec ({} m {} s)", whole / 60, whole % 60),
+        format!("Start Date: {}", started.format(fmt)),
+        format!("End Date:   {}", chrono::Local::now().format(fmt)),
+    ]);
+    for l in lines {
+        out.line(&l);
+    }
+}

@@ -1,0 +1,71 @@
+//! The `bolwerk` binary: a thin front end over the library crates.
+//!
+//! Invoked as `clamscan` (a symlink or a copy), it behaves as
+//! `bolwerk clamscan`.
+
+mod clamscan;
+mod db;
+mod load;
+mod native;
+mod output;
+mod tally;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// An open-source malware and spyware scanner. No telemetry, no cloud, no egress.
+#[derive(Parser, Debug)]
+#[command(name = "bolwerk", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan files and directories.
+    Scan(native::ScanArgs),
+    /// Scan with clamscan's options, output and exit codes.
+    Clamscan(clamscan::ClamscanArgs),
+    /// Inspect and verify signature databases.
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
+}
+
+/// clamscan's command line, for the binary invoked as `clamscan`.
+#[derive(Parser, Debug)]
+#[command(name = "clamscan", version)]
+struct ClamscanCli {
+    #[command(flatten)]
+    args: clamscan::ClamscanArgs,
+}
+
+fn main() -> ExitCode {
+    let invoked_as = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let result = if invoked_as == "clamscan" {
+        clamscan::run(ClamscanCli::parse().args)
+    } else {
+        match Cli::parse().command {
+            Command::Scan(a) => native::run(a),
+            Command::Clamscan(a) => clamscan::run(a),
+            Command::Db { command } => db::run(command),
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ERROR: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
