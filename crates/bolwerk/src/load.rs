@@ -51,6 +51,11 @@ pub fn load(req: &DbRequest<'_>) -> anyhow::Result<Loaded> {
         detect_pua: req.detect_pua,
         ..LoadOptions::default()
     });
+    // The built-in pack loads first: where a user's database has the same
+    // hash, the one loaded later (the user's) is reported, as in ClamAV.
+    if req.builtin {
+        loader.add_builtin();
+    }
     let paths = if req.paths.is_empty() {
         default_dirs()
     } else {
@@ -62,11 +67,6 @@ pub fn load(req: &DbRequest<'_>) -> anyhow::Result<Loaded> {
             report_error(p, &e.to_string());
             errors += 1;
         }
-    }
-    // The built-in pack loads last: where a user's database names the same
-    // file, its name is the one reported.
-    if req.builtin {
-        loader.add_builtin();
     }
     let (set, diags) = loader.finish();
     for d in &diags {
