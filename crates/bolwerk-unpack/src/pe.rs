@@ -174,7 +174,9 @@ fn layout_sections(
             rsz = (fsize - u64::from(raw)) as u32;
         }
         if ursz != 0 && u64::from(uraw) + u64::from(ursz) > fsize {
-            ursz = (fsize - u64::from(uraw)) as u32;
+            // 32-bit arithmetic as in ClamAV: a pointer past the end wraps
+            // (found by fuzzing: SizeOfRawData 0xffffffff wraps rsz to 0).
+            ursz = (fsize as u32).wrapping_sub(uraw);
         }
         let (urva, uvsz) = (h.virtual_address.get(LE), h.virtual_size.get(LE));
         if (urva | uvsz | ursz) & TOP_BIT != 0 || (rsz != 0 && uraw & TOP_BIT != 0) {
@@ -210,6 +212,22 @@ mod tests {
         assert_eq!(align_up(7, 0), 7);
         assert_eq!(align_up(u32::MAX - 1, 0x200), 0); // wraps as in 32-bit C
         assert_eq!(align_down(0x3fe, 3), 0x3fc);
+    }
+
+    /// A fuzzer-found header: SizeOfRawData 0xffffffff with FileAlignment
+    /// 0x40 wraps the aligned size to 0, and the pointer lies past the end.
+    #[test]
+    fn wrapped_sizes_do_not_panic() {
+        let mut d = vec![0u8; 352];
+        d[..2].copy_from_slice(b"MZ");
+        d[0x3c] = 0x40;
+        d[0x40..0x48].copy_from_slice(&[b'P', b'E', 0, 0, 0x4c, 0x01, 1, 0]);
+        d[0x54] = 0xe0;
+        d[0x58..0x5a].copy_from_slice(&[0x0b, 0x01]);
+        d[0x7c] = 0x40;
+        d[0xb4] = 0x10;
+        d[0x148..0x150].fill(0xff);
+        assert!(section_hash_ranges(&d).is_empty());
     }
 
     #[test]

@@ -1,0 +1,11 @@
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = bolwerk_unpack::pe::sections(data);
+    for range in bolwerk_unpack::pe::section_hash_ranges(data) {
+        assert!(range.end <= data.len(), "hash range {range:?} past the end");
+    }
+    let _ = bolwerk_unpack::file_type(data);
+});

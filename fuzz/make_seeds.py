@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Write the small seed inputs under corpus/ (run from fuzz/; output is committed).
+
+Every seed is made here from scratch: hash and ignore lines, tiny CUD/CVD-shaped
+containers with made-up members, and minimal hand-built PE headers.
+"""
+import gzip, hashlib, io, os, struct, tarfile
+
+def write(target, name, data):
+    os.makedirs(f"corpus/{target}", exist_ok=True)
+    with open(f"corpus/{target}/{name}", "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+EICAR_MD5 = "44d88612fea8a8f36de82e1278abb02f"
+HASH_LINES = {
+    "md5": f"{EICAR_MD5}:68:Win.Test.EICAR_HDB-1",
+    "sha1-flevel": "3395856ce81f2b7382dee72602f798b642f14140:68:Eicar-Sha1:73",
+    "sha256-any-size": "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:*:Eicar-Sha256:73:255",
+    "mdb": "45056:f9b304ced34fcce3ab75c6dc58ad59e4d62177ffed35494f79f09bc4e8986c16:Win.Section",
+    "mdb-md5": "512:0123456789abcdef0123456789ABCDEF:Sect-1:20:",
+    "crlf": f"{EICAR_MD5}:68:Crlf\r",
+    "comment": "# a comment",
+    "out-of-level": f"{EICAR_MD5}:68:Future:9999",
+    "bad-any-size": f"{EICAR_MD5}:*:NoLevel",
+    "too-many-fields": f"{EICAR_MD5}:68:a:1:2:3",
+    "bad-hex": "44d88612fea8a8f36de82e1278abb0zz:68:BadHex",
+    "odd-length": "44d8861:68:Short",
+    "zero-size": f"{EICAR_MD5}:0:Zero",
+}
+for name, line in HASH_LINES.items():
+    write("hash_line", name, line)
+write("hash_line", "not-utf8", b"\xff\xfe:68:\xc3")
+
+IGNORE_LINES = {
+    "name": "Win.Test.EICAR_HDB-1",
+    "pinned": f"Win.Test.EICAR_HDB-1:{hashlib.md5(HASH_LINES['md5'].encode()).hexdigest()}",
+    "old-form": "daily.ndb:1234:Some.Signature",
+    "crlf": "Name\r",
+    "comment": "#Name",
+    "bad-md5": "Name:xyz",
+    "empty-name": ":",
+    "too-many": "a:b:c:d",
+}
+for name, line in IGNORE_LINES.items():
+    write("ignore_line", name, line)
+
+def tar_of(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            t.addfile(info, io.BytesIO(data))
+    body = buf.getvalue().rstrip(b"\0")  # drop the 10 KiB record padding
+    return body.ljust(-(-len(body) // 512) * 512, b"\0") + b"\0" * 1024
+
+def gz(data):
+    return gzip.compress(data, mtime=0)
+
+def container(payload, md5=None, dsig="nosig", sigs=1):
+    md5 = md5 or hashlib.md5(payload).hexdigest()
+    head = f"ClamAV-VDB:01 Jan 2024 00-00 +0000:1:{sigs}:216:{md5}:{dsig}:seed:1704067200"
+    return head.encode().ljust(512, b" ") + payload
+
+hdb = (HASH_LINES["md5"] + "\n").encode()
+info_body = f"ClamAV-VDB:01 Jan 2024 00-00 +0000:1:1:216:x:x:seed:1704067200\n" \
+            f"seed.hdb:{len(hdb)}:{hashlib.sha256(hdb).hexdigest()}\n"
+write("cvd_open", "cud-gzip", container(gz(tar_of([("seed.hdb", hdb)]))))
+write("cvd_open", "cud-plain-tar", container(tar_of([("seed.hdb", hdb), ("seed.ign2", b"Name\n")])))
+write("cvd_open", "cud-info", container(gz(tar_of([("seed.info", info_body.encode()), ("seed.hdb", hdb)]))))
+write("cvd_open", "cld-info-dsig", container(tar_of([("seed.info", (info_body + "DSIG:abc\n").encode()), ("seed.hdb", hdb)])))
+write("cvd_open", "cvd-bad-md5", container(gz(tar_of([("seed.hdb", hdb)])), md5="0" * 32))
+write("cvd_open", "header-only", container(b""))
+write("cvd_open", "header-7-fields", b"ClamAV-VDB:x:1:2:3:m:d:b".ljust(512, b"\0"))
+write("cvd_open", "short", b"ClamAV-VDB:")
+
+def pe(plus=False, sections=((0x1000, 0x200, 0x200),), entry=0x1000, size=None, falign=0x200):
+    opt_fixed, magic = (112, 0x20b) if plus else (96, 0x10b)
+    soh = opt_fixed + 16 * 8
+    dos = b"MZ" + b"\0" * 58 + struct.pack("<I", 0x40)
+    fh = struct.pack("<HHIIIHH", 0x8664 if plus else 0x14c, len(sections), 0, 0, 0, soh, 0x102)
+    opt = bytearray(soh)
+    struct.pack_into("<H", opt, 0, magic)
+    struct.pack_into("<III", opt, 16, entry, 0x1000, 0)     # entry, base of code, (base of data)
+    struct.pack_into("<II", opt, 32, 0x1000, falign)        # section / file alignment
+    struct.pack_into("<I", opt, 60, 0x200)                  # size of headers
+    struct.pack_into("<I", opt, opt_fixed - 4, 16)          # number of data directories
+    sh = b"".join(struct.pack("<8sIIIIIIHHI", b".s%d" % i, rsz, va, rsz, raw, 0, 0, 0, 0, 0x60000020)
+                  for i, (va, raw, rsz) in enumerate(sections))
+    head = (dos + b"PE\0\0" + fh + bytes(opt) + sh).ljust(0x200, b"\0")
+    end = max(raw + rsz for _, raw, rsz in sections)
+    body = bytes((i * 7) & 0xff for i in range(end - 0x200))
+    return (head + body)[: size or end]
+
+write("pe_sections", "pe32", pe())
+write("pe_sections", "pe32plus", pe(plus=True))
+write("pe_sections", "two-sections", pe(sections=((0x1000, 0x200, 0x200), (0x2000, 0x400, 0x100))))
+write("pe_sections", "truncated-section", pe(size=0x280))
+write("pe_sections", "odd-file-alignment", pe(falign=0x40, sections=((0x1000, 0x200, 0x90),)))
+write("pe_sections", "entry-unmapped", pe(entry=0x9000))
+write("pe_sections", "mz-only", b"MZ" + b"\0" * 62)
+write("pe_sections", "elf", b"\x7fELF\x02\x01\x01" + b"\0" * 9)
+write("pe_sections", "zip", b"PK\x05\x06" + b"\0" * 18)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Smoke-fuzz every bolwerk fuzz target for a short while.
+#
+# Usage: fuzz/smoke.sh [TARGET...]        (default: every target in fuzz_targets/)
+#   FUZZ_SECONDS  seconds per target (default 10)
+#
+# Builds with cargo-fuzz (installed on first use) on the stable toolchain:
+# RUSTC_BOOTSTRAP=1 lets stable rustc accept the -Z flags cargo-fuzz passes,
+# and the default AddressSanitizer build works with it. Build output goes to
+# FUZZ_TARGET_DIR (default ~/.cache/bolwerk/fuzz-target), kept apart from the
+# main build's, whose flags differ, and kept between runs.
+# Each target runs on a throwaway copy of its checked-in corpus under
+# fuzz/corpus-run/, topped up with real inputs that cannot be committed:
+# ../shared/corpora/clamav/*.cvd for cvd_open and
+# /usr/share/clamav-testfiles/*.exe (when installed) for pe_sections.
+# Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
+# naming the target and the artifact under fuzz/artifacts/<target>/.
+set -euo pipefail
+
+fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+shared_dir=${BOLWERK_SHARED:-$fuzz_dir/../../shared}
+seconds=${FUZZ_SECONDS:-10}
+export RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$HOME/.cache/bolwerk/fuzz-target}
+cd "$fuzz_dir"
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+fi
+
+if [ "$#" -gt 0 ]; then
+    targets=("$@")
+else
+    mapfile -t targets < <(cargo fuzz list)
+fi
+
+cargo fuzz build
+
+run_dir=$fuzz_dir/corpus-run
+rm -rf "$run_dir"
+trap 'rm -rf "$run_dir"' EXIT
+
+failed=()
+for target in "${targets[@]}"; do
+    corpus=$run_dir/$target
+    mkdir -p "$corpus"
+    if [ -d "corpus/$target" ]; then
+        cp corpus/"$target"/* "$corpus"/
+    fi
+    case $target in
+        cvd_open) cp "$shared_dir"/corpora/clamav/*.cvd "$corpus"/ 2>/dev/null || true ;;
+        pe_sections) cp /usr/share/clamav-testfiles/*.exe "$corpus"/ 2>/dev/null || true ;;
+    esac
+    log=$run_dir/$target.log
+    echo "== $target: ${seconds}s on $(find "$corpus" -type f | wc -l) seed inputs"
+    if cargo fuzz run "$target" "$corpus" -- -max_total_time="$seconds" >"$log" 2>&1; then
+        grep -E '^Done [0-9]+ runs' "$log" || tail -n 1 "$log"
+    else
+        artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+        echo "!! $target FAILED; artifact: ${artifact:-none written}"
+        grep -E -m 5 "panicked at|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY" "$log" || tail -n 20 "$log"
+        mkdir -p "artifacts/$target" && cp "$log" "artifacts/$target/smoke.log"
+        failed+=("$target")
+    fi
+done
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "fuzz smoke run failed: ${failed[*]} (logs in fuzz/artifacts/<target>/smoke.log)" >&2
+    exit 1
+fi
+echo "fuzz smoke run passed: ${targets[*]} (${seconds}s each)"
