@@ -113,7 +113,7 @@ impl Engine {
     }
 
     /// The name of a signature.
-    pub fn name(&self, id: NameId) -> &str {
+    pub fn name(&self, id: NameId) -> String {
         self.names.get(id)
     }
 
@@ -129,7 +129,7 @@ impl Engine {
         let name = self.name(id);
         match self.source(id) {
             Some(s) if !s.official => format!("{name}.UNOFFICIAL"),
-            _ => name.to_string(),
+            _ => name,
         }
     }
 
@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(one.len(), 1);
         assert_eq!(e.display_name(one[0].name), "E.Md5.UNOFFICIAL");
         let all = e.scan(EICAR, &[], &ScanOptions { all_match: true });
-        let names: Vec<&str> = all.iter().map(|d| e.name(d.name)).collect();
+        let names: Vec<String> = all.iter().map(|d| e.name(d.name)).collect();
         assert_eq!(names, ["E.Md5", "E.Sha1", "E.Sha256"]);
         assert!(e.scan(b"clean", &[], &ScanOptions::default()).is_empty());
     }

@@ -127,7 +127,7 @@ impl Scanner {
     fn found(&self, d: &Detection) -> Found {
         Found {
             name: self.engine.display_name(d.name),
-            signature: self.engine.name(d.name).to_string(),
+            signature: self.engine.name(d.name),
             kind: kind_name(d.kind),
             source: self
                 .engine

@@ -6,11 +6,32 @@ pub(crate) fn decode_into(hex: &[u8], out: &mut [u8]) -> Option<()> {
     if hex.len() != out.len() * 2 {
         return None;
     }
+    let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let (hi, lo) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0xf);
     }
-    Some(())
+    (bad & INVALID == 0).then_some(())
 }
+
+/// Marks a byte that is not a hex digit.
+const INVALID: u8 = 0x80;
+
+/// The value of each hex digit, [`INVALID`] for every other byte: one table
+/// look-up a character (hex decoding is the hot loop of loading databases).
+const NIBBLE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match nibble(i as u8) {
+            Some(v) => v,
+            None => INVALID,
+        };
+        i += 1;
+    }
+    t
+};
 
 /// Lower-case hex of bytes.
 pub fn encode(bytes: &[u8]) -> String {
@@ -23,7 +44,7 @@ pub fn encode(bytes: &[u8]) -> String {
     s
 }
 
-fn nibble(c: u8) -> Option<u8> {
+const fn nibble(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
         b'a'..=b'f' => Some(c - b'a' + 10),

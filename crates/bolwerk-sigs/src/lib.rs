@@ -41,6 +41,7 @@ mod ign;
 mod kind;
 mod loader;
 mod names;
+mod parse;
 
 pub use builtin::{BUILTIN_HDB, BUILTIN_PATH};
 pub use cvd::{Container, ContainerKind, Header};

@@ -2,10 +2,11 @@
 //! [`SignatureSet`].
 //!
 //! Loading happens in two phases. First every path is expanded (directories
-//! in name order, containers opened and verified) and every ignore list is
+//! in ClamAV's order: `daily.*` first, then by name; containers opened and
+//! verified) and every ignore list is
 //! read, so `.ign2` entries apply to all databases whatever their order on
-//! disk. Then the signature files are parsed in parallel: each file, and
-//! each large file in chunks cut at line ends, on its own thread; results are
+//! disk. Then the signature files are parsed one after another, each in
+//! chunks cut at line ends on all cores, within a bounded buffer; results are
 //! merged in load order, so names and line numbers are the same on every run.
 //!
 //! A malformed line becomes an [`Error`] naming the file and line, and the
@@ -16,19 +17,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::cvd::{self, ContainerKind, Header};
-use crate::hash::{HashLayout, HashParser, HashSet3, LineOutcome};
+use crate::hash::{HashLayout, HashParser, HashSet3};
 use crate::names::{NameId, Names};
+use crate::parse::{add_stats, count_chunk, hash_chunk, parse_stream, Parsed};
 use crate::{DbKind, Error, ErrorKind, IgnoreList};
 
 /// The functionality level this engine reports, as ClamAV 1.4 does. Lines
 /// whose `MinFL:MaxFL` range excludes it are skipped and counted.
 pub const FLEVEL: u32 = 216;
-
-/// Files larger than this are parsed in chunks on several threads.
-const CHUNK_BYTES: usize = 4 << 20;
 
 /// How databases are loaded.
 #[derive(Clone, Debug)]
@@ -196,7 +193,12 @@ impl Loader {
                 path.is_file().then_some((path, kind))
             })
             .collect();
-        files.sort();
+        // ClamAV loads the daily database before the others, then the rest;
+        // the order decides which of two equal hashes is reported.
+        files.sort_by_key(|(p, _)| {
+            let daily = p.file_stem().is_some_and(|s| s == "daily");
+            (!daily, p.clone())
+        });
         for (path, kind) in files {
             self.add_file(&path, kind);
         }
@@ -263,213 +265,112 @@ impl Loader {
     }
 
     /// Parse everything added and return the set with every diagnostic.
+    ///
+    /// Files are parsed one after another, each on all cores, so the text
+    /// held in memory stays bounded.
     pub fn finish(mut self) -> (SignatureSet, Vec<Error>) {
         let mut set = SignatureSet {
             containers: std::mem::take(&mut self.containers),
             ..SignatureSet::default()
         };
         set.stats.ignore_entries = self.ignore.len() as u64;
-        let parsed: Vec<Result<Parsed, Error>> = self
-            .units
-            .par_iter()
-            .map(|u| parse_unit(u, &self.opts, &self.ignore))
-            .collect();
-        for (unit, result) in self.units.iter().zip(parsed) {
-            match result {
-                Ok(p) => merge(&mut set, unit, p, &mut self.diagnostics),
-                Err(e) => self.diagnostics.push(e.with_path(&unit.path)),
+        for unit in &self.units {
+            if let Err(e) = load_unit(
+                &mut set,
+                unit,
+                &self.opts,
+                &self.ignore,
+                &mut self.diagnostics,
+            ) {
+                self.diagnostics.push(e.with_path(&unit.path));
             }
         }
         (set, self.diagnostics)
     }
 }
 
-/// What one unit (or one chunk of it) parsed into.
-#[derive(Default)]
-struct Parsed {
-    names: Names,
-    hashes: HashSet3,
-    loaded: u64,
-    lines: u64,
-    stats: LoadStats,
-    /// Errors with their line relative to the start of the chunk.
-    errors: Vec<(u64, Error)>,
-}
-
-fn merge(set: &mut SignatureSet, unit: &Unit, p: Parsed, diags: &mut Vec<Error>) {
+/// Parse one unit straight into the set.
+fn load_unit(
+    set: &mut SignatureSet,
+    unit: &Unit,
+    opts: &LoadOptions,
+    ignore: &IgnoreList,
+    diags: &mut Vec<Error>,
+) -> Result<(), Error> {
     let first_name = set.names.len() as u32;
-    let Some(shift) = set.names.append(p.names) else {
-        diags.push(Error::malformed("too many signature names").with_path(&unit.path));
-        return;
+    let mut loaded = 0;
+    let mut sink = |p: Parsed| {
+        let Some(shift) = set.names.append(p.names) else {
+            diags.push(Error::malformed("more than 2^32 signature names").with_path(&unit.path));
+            return;
+        };
+        let table = match unit.kind {
+            DbKind::SectionHash | DbKind::SectionHashPua => &mut set.section_hashes,
+            DbKind::Allow => &mut set.allow,
+            _ => &mut set.file_hashes,
+        };
+        table.extend_shifted(p.hashes, shift);
+        add_stats(&mut set.stats, p.stats);
+        loaded += p.loaded;
+        diags.extend(
+            p.errors
+                .into_iter()
+                .map(|(line, e)| e.with_path(&unit.path).with_line(line)),
+        );
     };
-    let target = match unit.kind {
-        DbKind::SectionHash | DbKind::SectionHashPua => &mut set.section_hashes,
-        DbKind::Allow => &mut set.allow,
-        _ => &mut set.file_hashes,
-    };
-    target.append(p.hashes, shift);
-    add_stats(&mut set.stats, p.stats);
-    diags.extend(
-        p.errors
-            .into_iter()
-            .map(|(line, e)| e.with_path(&unit.path).with_line(line)),
-    );
+    match &unit.data {
+        UnitData::File(p) => {
+            parse_kind(std::fs::File::open(p)?, unit.kind, opts, ignore, &mut sink)?
+        }
+        UnitData::Bytes(b) => parse_kind(b.as_slice(), unit.kind, opts, ignore, &mut sink)?,
+        UnitData::Static(s) => parse_kind(s.as_bytes(), unit.kind, opts, ignore, &mut sink)?,
+    }
     set.sources.push(Source {
         path: unit.path.clone(),
         kind: unit.kind,
         official: unit.official,
         first_name,
-        loaded: p.loaded,
+        loaded,
     });
+    Ok(())
 }
 
-fn add_stats(to: &mut LoadStats, from: LoadStats) {
-    to.out_of_level += from.out_of_level;
-    to.ignored += from.ignored;
-    to.pua_not_loaded += from.pua_not_loaded;
-    for (k, v) in from.unsupported {
-        *to.unsupported.entry(k).or_default() += v;
-    }
-}
-
-fn parse_unit(unit: &Unit, opts: &LoadOptions, ignore: &IgnoreList) -> Result<Parsed, Error> {
-    let owned;
-    let data: &[u8] = match &unit.data {
-        UnitData::File(p) => {
-            owned = std::fs::read(p)?;
-            &owned
-        }
-        UnitData::Bytes(b) => b,
-        UnitData::Static(s) => s.as_bytes(),
-    };
-    let layout = match unit.kind {
+fn parse_kind(
+    r: impl std::io::Read,
+    kind: DbKind,
+    opts: &LoadOptions,
+    ignore: &IgnoreList,
+    sink: &mut dyn FnMut(Parsed),
+) -> std::io::Result<()> {
+    let layout = match kind {
         DbKind::FileHash | DbKind::FileHashPua | DbKind::Allow => HashLayout::HashFirst,
         DbKind::SectionHash | DbKind::SectionHashPua => HashLayout::SizeFirst,
-        DbKind::Unsupported(ext) => return Ok(count_unsupported(ext, data)),
-        _ => return Ok(Parsed::default()),
+        DbKind::Unsupported(ext) => {
+            let count = |c: &[u8]| {
+                counted(|s| {
+                    s.unsupported.insert(ext, count_chunk(c));
+                })
+            };
+            return parse_stream(r, count, sink);
+        }
+        _ => return Ok(()),
     };
-    if unit.kind.is_pua() && !opts.detect_pua {
-        let mut p = Parsed::default();
-        p.stats.pua_not_loaded = count_signature_lines(data);
-        return Ok(p);
+    if kind.is_pua() && !opts.detect_pua {
+        let count = |c: &[u8]| counted(|s| s.pua_not_loaded = count_chunk(c));
+        return parse_stream(r, count, sink);
     }
     let parser = HashParser {
         layout,
         flevel: opts.flevel,
         ignore,
     };
-    Ok(parse_chunked(data, &parser, CHUNK_BYTES))
+    parse_stream(r, |c| hash_chunk(c, &parser), sink)
 }
 
-fn count_unsupported(ext: &'static str, data: &[u8]) -> Parsed {
+/// A result that only counts lines.
+fn counted(f: impl FnOnce(&mut LoadStats)) -> Parsed {
     let mut p = Parsed::default();
-    p.stats.unsupported.insert(ext, count_signature_lines(data));
+    f(&mut p.stats);
+    p.stats.unsupported.retain(|_, n| *n > 0);
     p
-}
-
-fn count_signature_lines(data: &[u8]) -> u64 {
-    data.split(|&b| b == b'\n')
-        .filter(|l| {
-            let l = crate::hash::trim_cr(l);
-            !l.is_empty() && l[0] != b'#'
-        })
-        .count() as u64
-}
-
-/// Parse a hash file, in parallel chunks when it is large.
-fn parse_chunked(data: &[u8], parser: &HashParser<'_>, chunk_bytes: usize) -> Parsed {
-    let chunks = split_at_lines(data, chunk_bytes);
-    let parts: Vec<Parsed> = chunks
-        .par_iter()
-        .map(|c| parse_hash_lines(c, parser))
-        .collect();
-    let mut all = Parsed::default();
-    for p in parts {
-        let base = all.lines;
-        let shift = all.names.append(p.names).expect("chunk names fit");
-        all.hashes.append(p.hashes, shift);
-        all.loaded += p.loaded;
-        all.lines += p.lines;
-        add_stats(&mut all.stats, p.stats);
-        all.errors
-            .extend(p.errors.into_iter().map(|(l, e)| (base + l, e)));
-    }
-    all
-}
-
-fn parse_hash_lines(chunk: &[u8], parser: &HashParser<'_>) -> Parsed {
-    let mut p = Parsed::default();
-    let mut lines = chunk.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        if lines.peek().is_none() && line.is_empty() {
-            break; // the text after the final newline
-        }
-        p.lines += 1;
-        match parser.parse_line(line, &mut p.hashes, &mut p.names) {
-            Ok(LineOutcome::Added) => p.loaded += 1,
-            Ok(LineOutcome::Comment) => {}
-            Ok(LineOutcome::OutOfLevel) => p.stats.out_of_level += 1,
-            Ok(LineOutcome::Ignored) => p.stats.ignored += 1,
-            Err(e) => p.errors.push((p.lines, e)),
-        }
-    }
-    p
-}
-
-/// Cut `data` into pieces of about `size` bytes, each ending at a newline.
-fn split_at_lines(data: &[u8], size: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while rest.len() > size {
-        let cut = match memchr::memchr(b'\n', &rest[size..]) {
-            Some(i) => size + i + 1,
-            None => rest.len(),
-        };
-        let (head, tail) = rest.split_at(cut);
-        out.push(head);
-        rest = tail;
-    }
-    if !rest.is_empty() || out.is_empty() {
-        out.push(rest);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunks_end_at_lines() {
-        let data = b"aa\nbbbb\ncc\nd";
-        let chunks = split_at_lines(data, 3);
-        assert_eq!(chunks.concat(), data.to_vec());
-        for c in &chunks[..chunks.len() - 1] {
-            assert_eq!(c.last(), Some(&b'\n'));
-        }
-    }
-
-    #[test]
-    fn chunked_line_numbers_are_file_line_numbers() {
-        let mut text = String::new();
-        for i in 0..5000 {
-            if i == 4321 {
-                text.push_str("not a signature\n");
-            } else {
-                text.push_str(&format!("{:032x}:{}:Sig-{i}\n", i + 1, i + 1));
-            }
-        }
-        let ign = IgnoreList::default();
-        let parser = HashParser {
-            layout: HashLayout::HashFirst,
-            flevel: FLEVEL,
-            ignore: &ign,
-        };
-        assert!(split_at_lines(text.as_bytes(), 1000).len() > 10);
-        let p = parse_chunked(text.as_bytes(), &parser, 1000);
-        assert_eq!(p.loaded, 4999);
-        assert_eq!(p.errors.len(), 1);
-        assert_eq!(p.errors[0].0, 4322);
-        assert_eq!(p.names.get(p.hashes.md5[4998].name), "Sig-4999");
-    }
 }

@@ -82,6 +82,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         detect_pua: args.detect_pua,
         strict: args.strict,
     })?;
+    if !args.json {
+        note_unsupported(&loaded);
+    }
     let mut limits = Limits::default();
     if let Some(m) = args.max_filesize {
         limits.max_file_size = m;
@@ -192,6 +195,7 @@ fn print_summary(out: &mut Output, args: &ScanArgs, t: &Tally, loaded: &Loaded, 
             "database_errors": loaded.errors,
             "bytes": t.bytes,
             "load_seconds": loaded.elapsed.as_secs_f64(),
+            "signatures_not_matched": loaded.engine.load_stats().unsupported,
             "seconds": took.as_secs_f64(),
         });
         out.line(&s.to_string());
@@ -207,6 +211,25 @@ fn print_summary(out: &mut Output, args: &ScanArgs, t: &Tally, loaded: &Loaded, 
         t.infected,
         t.errors + t.missing,
     ));
+}
+
+/// Signatures of formats this version does not match are named, never
+/// dropped in silence.
+fn note_unsupported(loaded: &Loaded) {
+    let kinds: Vec<String> = loaded
+        .engine
+        .load_stats()
+        .unsupported
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(ext, n)| format!("{n} .{ext}"))
+        .collect();
+    if !kinds.is_empty() {
+        eprintln!(
+            "NOTE: not matched by this version: {} signatures (bolwerk db info lists them)",
+            kinds.join(", ")
+        );
+    }
 }
 
 fn human_bytes(n: u64) -> String {
