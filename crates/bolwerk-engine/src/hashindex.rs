@@ -7,6 +7,8 @@
 //! search too, and it is asked before a file is hashed at all.
 
 use bolwerk_sigs::{HashRecord, HashSet3, NameId, ANY_SIZE};
+use std::cmp::Reverse;
+
 use rayon::slice::ParallelSliceMut;
 
 /// One hash type's signatures, sorted.
@@ -24,13 +26,18 @@ impl<const N: usize> HashIndex<N> {
         // only the second, even with --allmatch). Name ids follow load
         // order, so sorting ids in descending order within a key and keeping
         // the first of each run does the same, on every run.
-        records.par_sort_unstable_by(|a, b| {
-            (a.size, a.digest, std::cmp::Reverse(a.name)).cmp(&(
-                b.size,
-                b.digest,
-                std::cmp::Reverse(b.name),
-            ))
-        });
+        records.par_sort_unstable_by_key(|r| (r.size, prefix(&r.digest), Reverse(r.name)));
+        // Records whose first eight digest bytes are equal are rare; put
+        // each such run in full order.
+        for run in
+            records.chunk_by_mut(|a, b| a.size == b.size && prefix(&a.digest) == prefix(&b.digest))
+        {
+            if run.len() > 1 {
+                run.sort_unstable_by(|a, b| {
+                    (a.digest, Reverse(a.name)).cmp(&(b.digest, Reverse(b.name)))
+                });
+            }
+        }
         records.dedup_by(|later, kept| later.size == kept.size && later.digest == kept.digest);
         records.shrink_to_fit();
         let wild = records.partition_point(|r| r.size == ANY_SIZE);
@@ -76,6 +83,14 @@ impl<const N: usize> HashIndex<N> {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.records.capacity() * std::mem::size_of::<HashRecord<N>>()
     }
+}
+
+/// The first eight digest bytes as a big-endian number: comparing these
+/// orders records as comparing the whole digests would, up to ties.
+fn prefix<const N: usize>(digest: &[u8; N]) -> u64 {
+    let mut p = [0u8; 8];
+    p.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(p)
 }
 
 /// The three hash types of one purpose.

@@ -148,6 +148,13 @@ impl Engine {
         &self.stats
     }
 
+    /// Whether any whole-object hash signature names this size (or any
+    /// size). When not, and no section signature applies, an object need
+    /// not be read at all.
+    pub fn wants_object(&self, size: u64) -> bool {
+        self.file.wants(u32::try_from(size).ok())
+    }
+
     /// Whether any PE section signature is loaded (if not, callers need not
     /// find sections at all).
     pub fn wants_sections(&self) -> bool {

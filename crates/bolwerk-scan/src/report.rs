@@ -44,6 +44,8 @@ pub enum Outcome {
     Empty,
     /// Not scanned.
     Skipped(SkipReason),
+    /// A path that was named does not exist.
+    NotFound,
     /// Could not be read.
     Error(String),
 }

@@ -2,7 +2,7 @@
 //! (or maps it, when large) and runs the engine over it.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,7 +44,7 @@ impl Scanner {
     pub fn scan_file(&mut self, path: &Path) -> FileReport {
         let (size, outcome) = match self.scan_file_inner(path) {
             Ok(r) => r,
-            Err(e) => (0, Outcome::Error(io_message(&e))),
+            Err(e) => (0, io_outcome(&e)),
         };
         FileReport {
             path: path.to_path_buf(),
@@ -66,6 +66,9 @@ impl Scanner {
         if size > self.settings.limits.max_file_size {
             return Ok((size, Outcome::Skipped(SkipReason::MaxFileSize)));
         }
+        if !self.may_match(size, &mut file)? {
+            return Ok((size, Outcome::Clean));
+        }
         if size >= MMAP_THRESHOLD {
             // SAFETY: the map is read-only and dropped before this returns.
             // A file truncated by another process while mapped can raise
@@ -85,6 +88,22 @@ impl Scanner {
         Ok((size, outcome?))
     }
 
+    /// Whether any signature could match a file of this size: a whole-file
+    /// hash naming the size (or any size), or PE section hashes when the
+    /// file starts as an executable. When none could, the file is not read.
+    fn may_match(&self, size: u64, file: &mut File) -> std::io::Result<bool> {
+        if self.engine.wants_object(size) {
+            return Ok(true);
+        }
+        if !self.engine.wants_sections() {
+            return Ok(false);
+        }
+        let mut magic = [0u8; 2];
+        let n = file.read(&mut magic)?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        Ok(file_type(&magic[..n]) == FileType::MsExe)
+    }
+
     /// Scan a stream (standard input) to its end.
     pub fn scan_reader(&mut self, name: &Path, reader: &mut dyn Read) -> FileReport {
         let mut buf = std::mem::take(&mut self.buf);
@@ -93,7 +112,7 @@ impl Scanner {
         let read = reader.take(limit + 1).read_to_end(&mut buf);
         let size = buf.len() as u64;
         let outcome = match read {
-            Err(e) => Outcome::Error(io_message(&e)),
+            Err(e) => io_outcome(&e),
             Ok(0) => Outcome::Empty,
             Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
             Ok(_) => self.scan_bytes(&buf),
@@ -150,11 +169,11 @@ fn kind_name(kind: SigKind) -> &'static str {
     }
 }
 
-/// An I/O error as clamscan words it where it has words for it.
-fn io_message(e: &std::io::Error) -> String {
+/// An I/O error as an outcome, worded as clamscan words it where it can.
+pub(crate) fn io_outcome(e: &std::io::Error) -> Outcome {
     match e.kind() {
-        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
-        _ => e.to_string(),
+        std::io::ErrorKind::NotFound => Outcome::NotFound,
+        std::io::ErrorKind::PermissionDenied => Outcome::Error("Permission denied".to_string()),
+        _ => Outcome::Error(e.to_string()),
     }
 }

@@ -17,7 +17,7 @@ use ignore::{DirEntry, WalkBuilder, WalkState};
 
 use crate::filter::PathFilter;
 use crate::report::{Event, FileReport, Outcome, SkipReason};
-use crate::scanner::{ScanSettings, Scanner};
+use crate::scanner::{io_outcome, ScanSettings, Scanner};
 
 /// How to walk.
 #[derive(Clone, Debug)]
@@ -76,19 +76,11 @@ fn walk_all(
             Ok(_) => {
                 let _ = tx.send(Event::File(scanner.scan_file(p)));
             }
-            Err(e) => send_file(&tx, p, Outcome::Error(not_found_text(&e))),
+            Err(e) => send_file(&tx, p, io_outcome(&e)),
         }
     }
     if let Some((first, rest)) = dirs.split_first() {
         walk_dirs(engine, settings, walk, first, rest, &tx);
-    }
-}
-
-fn not_found_text(e: &std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        "No such file or directory".to_string()
-    } else {
-        e.to_string()
     }
 }
 
@@ -152,16 +144,18 @@ fn visit(scanner: &mut Scanner, walk: &WalkOptions, e: &DirEntry, tx: &Sender<Ev
 }
 
 fn report_walk_error(err: ignore::Error, tx: &Sender<Event>) {
-    let (path, msg) = split_walk_error(err);
-    send_file(tx, &path, Outcome::Error(msg));
+    let (path, outcome) = split_walk_error(err);
+    send_file(tx, &path, outcome);
 }
 
-fn split_walk_error(err: ignore::Error) -> (PathBuf, String) {
+fn split_walk_error(err: ignore::Error) -> (PathBuf, Outcome) {
     match err {
         ignore::Error::WithPath { path, err } => (path, split_walk_error(*err).1),
         ignore::Error::WithDepth { err, .. } => split_walk_error(*err),
-        ignore::Error::Loop { child, .. } => (child, "Symbolic link loop".to_string()),
-        ignore::Error::Io(e) => (PathBuf::new(), not_found_text(&e)),
-        other => (PathBuf::new(), other.to_string()),
+        ignore::Error::Loop { child, .. } => {
+            (child, Outcome::Error("Symbolic link loop".to_string()))
+        }
+        ignore::Error::Io(e) => (PathBuf::new(), io_outcome(&e)),
+        other => (PathBuf::new(), Outcome::Error(other.to_string())),
     }
 }

@@ -128,10 +128,8 @@ impl HashParser<'_> {
         if line.is_empty() || line[0] == b'#' {
             return Ok(LineOutcome::Comment);
         }
-        let text = std::str::from_utf8(line)
-            .map_err(|_| Error::malformed("signature line is not valid UTF-8"))?;
-        let mut fields = [""; 5];
-        let n = split_fields(text, &mut fields).ok_or_else(|| {
+        let mut fields: [&[u8]; 5] = [&[]; 5];
+        let n = split_fields(line, &mut fields).ok_or_else(|| {
             Error::malformed("too many ':' fields for a hash signature (at most 5)")
         })?;
         if n < 3 {
@@ -149,6 +147,8 @@ impl HashParser<'_> {
             return Ok(LineOutcome::OutOfLevel);
         }
         let size = parse_size(size, min_fl)?;
+        let name = std::str::from_utf8(name)
+            .map_err(|_| Error::malformed("signature name is not valid UTF-8"))?;
         if name.is_empty() {
             return Err(Error::malformed("empty signature name"));
         }
@@ -158,36 +158,55 @@ impl HashParser<'_> {
         let id = names
             .push(name)
             .ok_or_else(|| Error::malformed("too many signature names"))?;
-        set.push_hex(hash.as_bytes(), size, id)?;
+        set.push_hex(hash, size, id)?;
         Ok(LineOutcome::Added)
     }
 }
 
 /// Split on ':' into at most `out.len()` fields; `None` when there are more.
-pub(crate) fn split_fields<'t>(text: &'t str, out: &mut [&'t str]) -> Option<usize> {
+pub(crate) fn split_fields<'t>(text: &'t [u8], out: &mut [&'t [u8]]) -> Option<usize> {
     let mut n = 0;
-    for f in text.split(':') {
-        *out.get_mut(n)? = f;
+    let mut start = 0;
+    for i in memchr::memchr_iter(b':', text) {
+        *out.get_mut(n)? = &text[start..i];
         n += 1;
+        start = i + 1;
     }
-    Some(n)
+    *out.get_mut(n)? = &text[start..];
+    Some(n + 1)
 }
 
 pub(crate) fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn level_field(s: &str, which: &str) -> Result<Option<u32>, Error> {
+/// Decimal digits only (no sign, no spaces), as a `u32`.
+fn parse_u32(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(c - b'0');
+    }
+    u32::try_from(v).ok()
+}
+
+fn level_field(s: &[u8], which: &str) -> Result<Option<u32>, Error> {
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse()
-        .map(Some)
-        .map_err(|_| Error::malformed(format!("invalid {which} functionality level '{s}'")))
+    parse_u32(s).map(Some).ok_or_else(|| {
+        let s = String::from_utf8_lossy(s);
+        Error::malformed(format!("invalid {which} functionality level '{s}'"))
+    })
 }
 
-fn parse_size(s: &str, min_fl: Option<u32>) -> Result<u32, Error> {
-    if s == "*" {
+fn parse_size(s: &[u8], min_fl: Option<u32>) -> Result<u32, Error> {
+    if s == b"*" {
         // Wildcard sizes came with functionality level 73; ClamAV refuses
         // them on lines that older engines would misread.
         if min_fl.unwrap_or(0) < 73 {
@@ -197,9 +216,12 @@ fn parse_size(s: &str, min_fl: Option<u32>) -> Result<u32, Error> {
         }
         return Ok(ANY_SIZE);
     }
-    match s.parse::<u32>() {
-        Ok(v) if v != 0 && v != u32::MAX => Ok(v),
-        _ => Err(Error::malformed(format!("invalid size field '{s}'"))),
+    match parse_u32(s) {
+        Some(v) if v != 0 && v != u32::MAX => Ok(v),
+        _ => Err(Error::malformed(format!(
+            "invalid size field '{}'",
+            String::from_utf8_lossy(s)
+        ))),
     }
 }
 
@@ -283,6 +305,9 @@ mod tests {
             "44d88612fea8a8f36de82e1278abb02f:68:",
             "44d88612fea8a8f36de82e1278abb02f:68:E:1:2:3",
             "44d88612fea8a8f36de82e1278abb02f:68:E:x",
+            "44d88612fea8a8f36de82e1278abb02f:+68:E",
+            "44d88612fea8a8f36de82e1278abb02f:68:\u{fffd}\u{0}:x:1",
+            "44d88612fea8a8f36de82e1278abb02f:4294967296:E",
         ] {
             assert!(parse(HashLayout::HashFirst, bad).0.is_err(), "{bad}");
         }

@@ -25,16 +25,16 @@ impl IgnoreList {
         if line.is_empty() || line[0] == b'#' {
             return Ok(());
         }
-        let text = std::str::from_utf8(line)
-            .map_err(|_| Error::malformed("ignore line is not valid UTF-8"))?;
-        let mut f = [""; 3];
-        let n = split_fields(text, &mut f)
+        let mut f: [&[u8]; 3] = [&[]; 3];
+        let n = split_fields(line, &mut f)
             .ok_or_else(|| Error::malformed("too many ':' fields in an ignore line"))?;
         let (name, md5) = match n {
             1 => (f[0], None),
             2 => (f[0], Some(parse_md5(f[1])?)),
             _ => (f[2], None),
         };
+        let name = std::str::from_utf8(name)
+            .map_err(|_| Error::malformed("ignore line is not valid UTF-8"))?;
         if name.is_empty() {
             return Err(Error::malformed("no signature name in ignore line"));
         }
@@ -65,10 +65,12 @@ impl IgnoreList {
     }
 }
 
-fn parse_md5(hex: &str) -> Result<[u8; 16], Error> {
+fn parse_md5(hex: &[u8]) -> Result<[u8; 16], Error> {
     let mut out = [0u8; 16];
-    crate::hex::decode_into(hex.as_bytes(), &mut out)
-        .ok_or_else(|| Error::malformed(format!("malformed MD5 '{hex}' in ignore line")))?;
+    crate::hex::decode_into(hex, &mut out).ok_or_else(|| {
+        let hex = String::from_utf8_lossy(hex);
+        Error::malformed(format!("malformed MD5 '{hex}' in ignore line"))
+    })?;
     Ok(out)
 }
 

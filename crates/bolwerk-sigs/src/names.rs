@@ -15,7 +15,7 @@
 //! when sets are merged; a [`NameId`] is a global index found by binary
 //! search over the segments' first ids.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The index of a name in a [`Names`] store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,7 +33,9 @@ pub struct Names {
 #[derive(Clone, Debug, Default)]
 struct Segment {
     stems: Vec<Box<str>>,
-    stem_ids: HashMap<Box<str>, u32>,
+    /// Stems are short and trusted to hash evenly enough; Fx hashing is a
+    /// tenth of the cost of SipHash on the load path.
+    stem_ids: FxHashMap<Box<str>, u32>,
     data: Vec<u8>,
     ends: Vec<u32>,
 }
@@ -112,11 +114,15 @@ impl Names {
 impl Segment {
     fn push(&mut self, name: &str) -> Option<()> {
         let (stem, tail) = split_tail(name);
-        let next = self.stems.len() as u32;
-        let sid = *self.stem_ids.entry(stem.into()).or_insert(next);
-        if sid == next {
-            self.stems.push(stem.into());
-        }
+        let sid = match self.stem_ids.get(stem) {
+            Some(&sid) => sid,
+            None => {
+                let sid = u32::try_from(self.stems.len()).ok()?;
+                self.stem_ids.insert(stem.into(), sid);
+                self.stems.push(stem.into());
+                sid
+            }
+        };
         put_varint(&mut self.data, sid);
         pack_tail(&mut self.data, tail);
         self.ends.push(u32::try_from(self.data.len()).ok()?);

@@ -134,8 +134,14 @@ pub(crate) fn count_chunk(chunk: &[u8]) -> u64 {
 /// The lines of a chunk, without the empty text after a final newline.
 fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    body.split(|&b| b == b'\n')
-        .take(if chunk.is_empty() { 0 } else { usize::MAX })
+    let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+    let mut start = 0;
+    ends.take(if chunk.is_empty() { 0 } else { usize::MAX })
+        .map(move |end| {
+            let line = &body[start..end];
+            start = end + 1;
+            line
+        })
 }
 
 /// Cut `data` into pieces of about `size` bytes, each ending at a newline.

@@ -11,9 +11,7 @@ use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bolwerk_scan::{
-    scan_paths, Event, FileReport, Outcome, PathFilter, ScanSettings, SkipReason, WalkOptions,
-};
+use bolwerk_scan::{scan_paths, Event, Outcome, PathFilter, ScanSettings, SkipReason, WalkOptions};
 use bolwerk_unpack::Limits;
 use clap::Args;
 
@@ -189,7 +187,11 @@ impl Printer {
                     out.line(&format!("{p}: {} FOUND", d.name));
                 }
             }
-            Outcome::Error(msg) => print_error(f, msg),
+            Outcome::NotFound => {
+                eprintln!("{p}: No such file or directory");
+                eprintln!("WARNING: {p}: Can't access file");
+            }
+            Outcome::Error(msg) => eprintln!("{p}: {msg} ERROR"),
             Outcome::Skipped(SkipReason::NotRegular) => {
                 eprintln!("WARNING: {p}: Not supported file type");
             }
@@ -201,16 +203,6 @@ impl Printer {
             Outcome::Skipped(SkipReason::Excluded) => out.line(&format!("{p}: Excluded")),
             Outcome::Skipped(SkipReason::SymbolicLink) => out.line(&format!("{p}: Symbolic link")),
         }
-    }
-}
-
-fn print_error(f: &FileReport, msg: &str) {
-    let p = f.path.display();
-    if msg == "No such file or directory" {
-        eprintln!("{p}: {msg}");
-        eprintln!("WARNING: {p}: Can't access file");
-    } else {
-        eprintln!("{p}: {msg} ERROR");
     }
 }
 

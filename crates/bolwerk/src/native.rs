@@ -151,6 +151,7 @@ fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
             }
         }
         Outcome::Error(msg) => eprintln!("ERROR: {p}: {msg}"),
+        Outcome::NotFound => eprintln!("ERROR: {p}: No such file or directory"),
         Outcome::Clean if !args.infected => out.line(&format!("{p}: OK")),
         _ => {}
     }
@@ -178,6 +179,12 @@ fn json_lines(f: &FileReport) -> Vec<String> {
         Outcome::Error(msg) => {
             vec![json!({"type": "error", "path": path, "message": msg}).to_string()]
         }
+        Outcome::NotFound => vec![json!({
+            "type": "error",
+            "path": path,
+            "message": "No such file or directory"
+        })
+        .to_string()],
         _ => Vec::new(),
     }
 }

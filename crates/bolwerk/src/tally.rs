@@ -42,7 +42,7 @@ impl Tally {
                 self.bytes += file.size;
                 self.blocks += file.size / BLOCK;
             }
-            Outcome::Error(m) if m == "No such file or directory" => self.missing += 1,
+            Outcome::NotFound => self.missing += 1,
             Outcome::Error(_) => self.errors += 1,
             Outcome::Empty | Outcome::Skipped(_) => {}
         }
