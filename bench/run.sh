@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# bench/run.sh — compare the real `clamscan` with `bolwerk clamscan` on the same data.
+#
+# What it measures: wall time and peak resident memory (RSS) of the whole
+# process, from `/usr/bin/time -f '%e %M'` (the wall time is taken with
+# millisecond resolution from the shell, as %e only has 10 ms resolution):
+#   a. loading an official-size synthetic hash database (.hdb/.hsb/.mdb,
+#      about 7M signatures at SCALE=1.0) and scanning one tiny file,
+#      i.e. essentially the database load;
+#   b. the same database plus a recursive scan of /usr/share/clamav-testfiles;
+#   c. a recursive scan of real files (REALDIR, default /usr/lib/python3)
+#      with the tiny test-3.cvd, i.e. start-up, walking and per-file cost.
+# Each measurement is repeated RUNS times; the table reports the median wall
+# time and the largest peak RSS. Both tools' exit codes are checked against
+# what they reported, and the number of infected files is compared between
+# the two; any disagreement is printed as a warning below the table.
+#
+# The database is generated once with ../shared/tools/gen-clamdb and cached
+# under BENCH_DATA (one directory per SCALE).
+#
+# Usage (from anywhere; the script changes to the repository root):
+#   bench/run.sh
+#   SCALE=0.01 RUNS=1 bench/run.sh          # quick smoke run
+# Environment:
+#   SCALE       database size relative to the official databases (default 1.0)
+#   RUNS        repetitions per measurement (default 3)
+#   BENCH_DATA  cache directory for generated data (default ~/.cache/bolwerk-bench)
+#   REALDIR     real files for row c (default /usr/lib/python3)
+# Requires: clamscan (Debian package clamav), /usr/bin/time (package time),
+# python3, cargo, and the clamav-testfiles package for rows b and c.
+# Progress goes to stderr; the markdown table goes to stdout.
+set -euo pipefail
+export LC_ALL=C
+
+cd "$(dirname "$0")/.."
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+REPO_ROOT=$(pwd)
+
+SCALE=${SCALE:-1.0}
+RUNS=${RUNS:-3}
+BENCH_DATA=${BENCH_DATA:-$HOME/.cache/bolwerk-bench}
+GEN=../shared/tools/gen-clamdb
+TESTFILES=/usr/share/clamav-testfiles
+TEST_CVD=../shared/corpora/clamav/test-3.cvd
+REALDIR=${REALDIR:-/usr/lib/python3}
+TIME=/usr/bin/time
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------- prerequisites
+[[ -x $TIME ]] || die "$TIME not found; install it with: apt-get install time"
+command -v clamscan >/dev/null || die "clamscan not found; install it with: apt-get install clamav"
+command -v python3 >/dev/null || die "python3 not found"
+command -v cargo >/dev/null || die "cargo not found"
+[[ -f $GEN ]] || die "$GEN not found (expected next to the repository, at $REPO_ROOT/$GEN)"
+[[ -d $TESTFILES ]] || die "$TESTFILES not found; install it with: apt-get install clamav-testfiles"
+[[ -f $TEST_CVD ]] || die "$TEST_CVD not found"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
+
+# ---------------------------------------------------------------- data
+mkdir -p "$BENCH_DATA"
+BENCH_DATA=$(cd "$BENCH_DATA" && pwd)
+SET_DIR=$BENCH_DATA/hash-scale-$SCALE
+DB_DIR=$SET_DIR/db
+if [[ ! -f $SET_DIR/complete ]]; then
+    log "generating hash database at scale $SCALE in $DB_DIR (cached for later runs) ..."
+    rm -rf "$SET_DIR"
+    mkdir -p "$SET_DIR"
+    python3 "$GEN" "$SET_DIR/db.tmp" --only hdb,hsb,mdb --scale "$SCALE" >&2
+    mv "$SET_DIR/db.tmp" "$DB_DIR"
+    touch "$SET_DIR/complete"
+fi
+SIGS=$(cat "$DB_DIR"/synth.* | wc -l)
+TINY=$BENCH_DATA/tiny.txt
+[[ -s $TINY ]] || printf 'a small, harmless text file\n' >"$TINY"
+
+# ---------------------------------------------------------------- build
+log "building bolwerk (release) ..."
+cargo build --release -p bolwerk >&2
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BOLWERK=$TARGET_DIR/release/bolwerk
+[[ -x $BOLWERK ]] || die "built binary not found at $BOLWERK"
+
+# ---------------------------------------------------------------- measuring
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+WARNINGS=()
+ROWS=()
+
+# measure NAME CMD... : run CMD RUNS times; sets M_WALL (median s), M_RSS (max MiB),
+# M_FOUND (FOUND lines of the last run) and records a warning if the exit code
+# does not match what the tool reported or differs between runs.
+measure() {
+    local name=$1; shift
+    local walls=() rss_max=0 i rc found prev_found=
+    for ((i = 1; i <= RUNS; i++)); do
+        rc=0
+        local t0=$EPOCHREALTIME t1 wall elapsed kib
+        "$TIME" -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+        t1=$EPOCHREALTIME
+        read -r elapsed kib < <(tail -n 1 "$WORK/time")
+        # %e only has 10 ms resolution, too coarse for sub-second runs; take the
+        # wall time in milliseconds from the shell instead (includes ~1 ms for
+        # starting /usr/bin/time itself). $elapsed is kept as a cross-check.
+        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
+        walls+=("$wall")
+        if ((kib > rss_max)); then rss_max=$kib; fi
+        found=$(grep -c ' FOUND$' "$WORK/out" || true)
+        log "  $name run $i/$RUNS: ${wall}s (time: ${elapsed}s), $((kib / 1024)) MiB, exit $rc, $found found"
+        local expected=0
+        if ((found > 0)); then expected=1; fi
+        if ((rc != expected)); then
+            WARNINGS+=("$name exited $rc (expected $expected with $found found): $(head -c 300 "$WORK/err" | tr '\n' ' ')")
+        fi
+        if [[ -n $prev_found && $prev_found != "$found" ]]; then
+            WARNINGS+=("$name found $prev_found then $found infected files in repeated runs")
+        fi
+        prev_found=$found
+    done
+    M_WALL=$(printf '%s\n' "${walls[@]}" | sort -g |
+        awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+    M_RSS=$(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}')
+    M_FOUND=$found
+}
+
+# row LABEL ARGS... : the same clamscan arguments for both tools.
+row() {
+    local label=$1; shift
+    log "$label"
+    measure clamscan clamscan "$@"
+    local c_wall=$M_WALL c_rss=$M_RSS c_found=$M_FOUND
+    measure bolwerk "$BOLWERK" clamscan --no-builtin "$@"
+    local b_wall=$M_WALL b_rss=$M_RSS b_found=$M_FOUND
+    local speedup rss_ratio
+    speedup=$(awk -v c="$c_wall" -v b="$b_wall" 'BEGIN {if (b > 0) printf "%.1fx", c / b; else print "n/a"}')
+    rss_ratio=$(awk -v c="$c_rss" -v b="$b_rss" 'BEGIN {if (b > 0) printf "%.1fx", c / b; else print "n/a"}')
+    ROWS+=("| $label | $c_wall | $c_rss | $b_wall | $b_rss | $speedup | $rss_ratio |")
+    if [[ $c_found != "$b_found" ]]; then
+        WARNINGS+=("$label: clamscan found $c_found infected files, bolwerk found $b_found")
+    fi
+}
+
+# Warm the page cache so the first run does not pay for reading the database from disk.
+cat "$DB_DIR"/synth.* "$TEST_CVD" >/dev/null
+find "$REALDIR" -type f -exec cat {} + >/dev/null
+NFILES=$(find "$TESTFILES" -type f | wc -l)
+SIGS_H=$(awk -v n="$SIGS" 'BEGIN {if (n >= 1e6) printf "%.1fM", n / 1e6; else if (n >= 1e3) printf "%.0fk", n / 1e3; else print n}')
+
+row "load hash DB ($SIGS_H sigs) + scan 1 tiny file" --no-summary -d "$DB_DIR" "$TINY"
+row "load hash DB ($SIGS_H sigs) + scan clamav-testfiles ($NFILES files)" --no-summary -r -d "$DB_DIR" "$TESTFILES"
+# Per-file cost on real files in which neither tool finds anything (the
+# clamav-testfiles would not do: clamscan unpacks them, bolwerk does not yet).
+NREAL=$(find "$REALDIR" -type f | wc -l)
+row "scan $REALDIR ($NREAL files) with test-3.cvd" --no-summary -r -d "$TEST_CVD" "$REALDIR"
+
+# ---------------------------------------------------------------- report
+CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+MEM=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+echo "| task | clamscan wall (s) | clamscan peak RSS (MiB) | bolwerk wall (s) | bolwerk peak RSS (MiB) | speed-up | RSS ratio |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "Machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $MEM RAM. Date: $(date -u '+%Y-%m-%d %H:%M UTC')." \
+    "$(clamscan --version) vs $("$BOLWERK" --version)." \
+    "Load average at start: $LOAD_AT_START."
+echo "Median wall time of $RUNS runs; RSS is the maximum over runs." \
+    "speed-up = clamscan wall / bolwerk wall; RSS ratio = clamscan RSS / bolwerk RSS (above 1: bolwerk uses less)." \
+    "Database: $SIGS signatures (.hdb/.hsb/.mdb, scale $SCALE)."
+echo "Command: \`SCALE=$SCALE RUNS=$RUNS BENCH_DATA=$BENCH_DATA bench/run.sh\`" \
+    "(each tool is run as \`clamscan ARGS\` / \`bolwerk clamscan --no-builtin ARGS\` with the same ARGS)."
+if ((${#WARNINGS[@]})); then
+    echo
+    for w in "${WARNINGS[@]}"; do
+        echo "**Warning:** $w"
+    done
+fi
