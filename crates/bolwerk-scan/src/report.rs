@@ -17,6 +17,9 @@ pub struct Found {
     pub source: String,
     /// Offset of the matched bytes in the object.
     pub offset: u64,
+    /// Where inside the scanned file the object is: the names of the
+    /// containers' members, joined with `//` (empty for the file itself).
+    pub object: String,
 }
 
 /// Why an object was not scanned.

@@ -1,5 +1,8 @@
 //! A per-thread scanner: reads one object at a time into a reused buffer
-//! (or maps it, when large) and runs the engine over it.
+//! (or maps it, when large), runs the engine over it, and recurses into the
+//! objects inside it (archives, compressed streams, …) under the budget of
+//! the scan limits. Each layer is matched before it is opened, so the outer
+//! object's own signatures are found first, as ClamAV finds them.
 
 use std::fs::File;
 use std::io::{Read, Seek};
@@ -7,7 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bolwerk_engine::{Detection, Engine, HashType, ScanOptions, SigKind};
-use bolwerk_unpack::{file_type, pe, FileType, Limits};
+use bolwerk_unpack::{
+    file_type, pe, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
+};
 
 use crate::report::{FileReport, Found, Outcome, SkipReason};
 
@@ -21,7 +26,15 @@ pub struct ScanSettings {
     pub limits: Limits,
     /// Report every match, not only the first.
     pub all_match: bool,
+    /// Report an exceeded limit as `Heuristics.Limits.Exceeded.<Limit>`
+    /// (otherwise what lies beyond a limit is passed over silently, as in
+    /// ClamAV).
+    pub alert_exceeds_max: bool,
 }
+
+/// Bytes read to type a file before deciding whether to read all of it
+/// (tar's magic lies at offset 257).
+const TYPE_PROBE: usize = 512;
 
 /// Scans objects with one engine; one per thread.
 pub struct Scanner {
@@ -64,6 +77,9 @@ impl Scanner {
             return Ok((0, Outcome::Empty));
         }
         if size > self.settings.limits.max_file_size {
+            if self.settings.alert_exceeds_max {
+                return Ok((size, Outcome::Infected(vec![heuristic(Limit::MaxFileSize)])));
+            }
             return Ok((size, Outcome::Skipped(SkipReason::MaxFileSize)));
         }
         if !self.may_match(size, &mut file)? {
@@ -88,20 +104,19 @@ impl Scanner {
         Ok((size, outcome?))
     }
 
-    /// Whether any signature could match a file of this size: a whole-file
-    /// hash naming the size (or any size), or PE section hashes when the
-    /// file starts as an executable. When none could, the file is not read.
+    /// Whether any signature could match this file or an object inside it:
+    /// a whole-file hash naming its size (or any size), PE section hashes
+    /// when it starts as an executable, anything when it is a container.
+    /// When none could, the file is read no further than its first bytes.
     fn may_match(&self, size: u64, file: &mut File) -> std::io::Result<bool> {
         if self.engine.wants_object(size) {
             return Ok(true);
         }
-        if !self.engine.wants_sections() {
-            return Ok(false);
-        }
-        let mut magic = [0u8; 2];
-        let n = file.read(&mut magic)?;
+        let mut probe = [0u8; TYPE_PROBE];
+        let n = file.by_ref().take(TYPE_PROBE as u64).read(&mut probe)?;
         file.seek(std::io::SeekFrom::Start(0))?;
-        Ok(file_type(&magic[..n]) == FileType::MsExe)
+        let ft = file_type(&probe[..n]);
+        Ok(ft.is_container() || (ft == FileType::MsExe && self.engine.wants_sections()))
     }
 
     /// Scan a stream (standard input) to its end.
@@ -125,9 +140,32 @@ impl Scanner {
         }
     }
 
-    /// Scan bytes held in memory.
+    /// Scan bytes held in memory, and the objects inside them.
     pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
-        let sections = if self.engine.wants_sections() && file_type(data) == FileType::MsExe {
+        let mut budget = Budget::new(&self.settings.limits);
+        let mut found = Vec::new();
+        let _ = self.scan_layer(data, 0, &mut Vec::new(), &mut budget, &mut found);
+        if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
+            found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
+        }
+        if found.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Infected(found)
+        }
+    }
+
+    /// Match one object, then the objects inside it, depth first.
+    fn scan_layer(
+        &self,
+        data: &[u8],
+        depth: u32,
+        path: &mut Vec<String>,
+        budget: &mut Budget,
+        found: &mut Vec<Found>,
+    ) -> Flow {
+        let ft = file_type(data);
+        let sections = if ft == FileType::MsExe && self.engine.wants_sections() {
             pe::section_hash_ranges(data)
         } else {
             Vec::new()
@@ -135,15 +173,34 @@ impl Scanner {
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
-        let found = self.engine.scan(data, &sections, &opts);
-        if found.is_empty() {
-            Outcome::Clean
-        } else {
-            Outcome::Infected(found.iter().map(|d| self.found(d)).collect())
+        let object = path.join("//");
+        for d in self.engine.scan(data, &sections, &opts) {
+            found.push(self.found(&d, &object));
         }
+        if !found.is_empty() && !self.settings.all_match {
+            return Flow::Break(());
+        }
+        if !ft.is_container() {
+            return Flow::Continue(());
+        }
+        if !budget.may_descend(depth) {
+            budget.note(Limit::MaxRecursion);
+            return Flow::Continue(());
+        }
+        let mut flow = Flow::Continue(());
+        let mut visit = |child: Child, budget: &mut Budget| {
+            path.push(child.name.unwrap_or_else(|| "(unnamed)".to_string()));
+            flow = self.scan_layer(&child.data, depth + 1, path, budget, found);
+            path.pop();
+            flow
+        };
+        if let Err(UnpackError::Limit(l)) = unpack(data, ft, budget, &mut visit) {
+            budget.note(l);
+        }
+        flow
     }
 
-    fn found(&self, d: &Detection) -> Found {
+    fn found(&self, d: &Detection, object: &str) -> Found {
         Found {
             name: self.engine.display_name(d.name),
             signature: self.engine.name(d.name),
@@ -154,7 +211,21 @@ impl Scanner {
                 .map(|s| s.path.clone())
                 .unwrap_or_default(),
             offset: d.offset,
+            object: object.to_string(),
         }
+    }
+}
+
+/// The detection ClamAV reports for an exceeded limit.
+fn heuristic(limit: Limit) -> Found {
+    let name = format!("Heuristics.Limits.Exceeded.{}", limit.name());
+    Found {
+        signature: name.clone(),
+        name,
+        kind: "heuristic",
+        source: String::new(),
+        offset: 0,
+        object: String::new(),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! The first cut knows the types the hash-signature path cares about
 //! (executables, to decide whether PE sections are looked for) and the
-//! common containers, so reports can say what an object is.
+//! containers it can open.
+
+pub use crate::formats::CpioKind;
 
 /// A file's type as told by its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,8 +34,49 @@ pub enum FileType {
     Rar,
     /// Microsoft cabinet.
     Cab,
+    /// POSIX tar.
+    Tar,
+    /// cpio, in one of its header forms.
+    Cpio(CpioKind),
+    /// An e-mail message or an mbox file.
+    Mail,
+    /// BinHex 4.0 text.
+    BinHex,
+    /// A file compressed by Microsoft's COMPRESS.EXE.
+    Szdd,
+    /// TNEF (`winmail.dat`).
+    Tnef,
+    /// HTML.
+    Html,
+    /// Text with uuencoded blocks.
+    Text,
     /// Anything else.
     Unknown,
+}
+
+impl FileType {
+    /// Whether objects of this type hold other objects this crate reads.
+    pub fn is_container(self) -> bool {
+        matches!(
+            self,
+            FileType::Zip
+                | FileType::Gzip
+                | FileType::Bzip2
+                | FileType::Xz
+                | FileType::Tar
+                | FileType::Cpio(_)
+                | FileType::SevenZip
+                | FileType::Cab
+                | FileType::Ole2
+                | FileType::Mail
+                | FileType::BinHex
+                | FileType::Szdd
+                | FileType::Tnef
+                | FileType::Html
+                | FileType::Pdf
+                | FileType::Text
+        )
+    }
 }
 
 const MAGICS: &[(&[u8], FileType)] = &[
@@ -54,14 +97,78 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"7z\xbc\xaf\x27\x1c", FileType::SevenZip),
     (b"Rar!\x1a\x07", FileType::Rar),
     (b"MSCF\0\0\0\0", FileType::Cab),
+    (b"SZDD\x88\xf0\x27\x33", FileType::Szdd),
+    (b"\x78\x9f\x3e\x22", FileType::Tnef),
+    (b"070707", FileType::Cpio(CpioKind::Odc)),
+    (b"070701", FileType::Cpio(CpioKind::Newc)),
+    (b"070702", FileType::Cpio(CpioKind::Newc)),
+    (b"\xc7\x71", FileType::Cpio(CpioKind::BinLe)),
+    (b"\x71\xc7", FileType::Cpio(CpioKind::BinBe)),
 ];
 
-/// The type of `data`, from its first bytes.
+/// The type of `data`, from its first bytes (and, for tar, the magic at
+/// offset 257).
 pub fn file_type(data: &[u8]) -> FileType {
-    MAGICS
-        .iter()
-        .find(|(magic, _)| data.starts_with(magic))
-        .map_or(FileType::Unknown, |(_, t)| *t)
+    if let Some((_, t)) = MAGICS.iter().find(|(magic, _)| data.starts_with(magic)) {
+        return *t;
+    }
+    if data.get(257..262) == Some(b"ustar") {
+        return FileType::Tar;
+    }
+    text_type(&data[..data.len().min(TEXT_PROBE)])
+}
+
+/// How much of a file text typing looks at.
+const TEXT_PROBE: usize = 4096;
+
+/// Header names a mail message or mbox starts with.
+const MAIL_STARTS: &[&[u8]] = &[
+    b"from ",
+    b"from:",
+    b"received:",
+    b"return-path:",
+    b"delivered-to:",
+    b"message-id:",
+    b"subject:",
+    b"to:",
+    b"date:",
+    b"mime-version:",
+    b"content-type:",
+    b"x-",
+];
+
+/// HTML start tags looked for near the start of a file.
+const HTML_TAGS: &[&[u8]] = &[
+    b"<html",
+    b"<!doctype html",
+    b"<head",
+    b"<body",
+    b"<script",
+    b"<iframe",
+    b"<a ",
+    b"<meta",
+];
+
+fn text_type(head: &[u8]) -> FileType {
+    let trimmed = head.trim_ascii_start();
+    let lower = trimmed.to_ascii_lowercase();
+    if MAIL_STARTS.iter().any(|m| lower.starts_with(m)) {
+        return FileType::Mail;
+    }
+    if memchr::memmem::find(head, b"(This file must be converted with BinHex").is_some() {
+        return FileType::BinHex;
+    }
+    if lower.starts_with(b"<")
+        && HTML_TAGS
+            .iter()
+            .any(|t| memchr::memmem::find(&lower, t).is_some())
+    {
+        return FileType::Html;
+    }
+    if trimmed.starts_with(b"begin ") || memchr::memmem::find(head, b"\nbegin ").is_some() {
+        return FileType::Text;
+    }
+    FileType::Unknown
 }
 
 #[cfg(test)]
@@ -75,5 +182,13 @@ mod tests {
         assert_eq!(file_type(b"PK\x03\x04...."), FileType::Zip);
         assert_eq!(file_type(b""), FileType::Unknown);
         assert_eq!(file_type(b"M"), FileType::Unknown);
+        assert_eq!(
+            file_type(b"From a@b Thu Jul 31\nFrom: a@b\n"),
+            FileType::Mail
+        );
+        assert_eq!(file_type(b"Received: from x\n"), FileType::Mail);
+        assert_eq!(file_type(b"<html><body>"), FileType::Html);
+        assert_eq!(file_type(b"hello\nbegin 644 x\n"), FileType::Text);
+        assert_eq!(file_type(b"hello world\n"), FileType::Unknown);
     }
 }

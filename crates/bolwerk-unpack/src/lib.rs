@@ -1,15 +1,25 @@
 //! Everything that turns hostile bytes into typed objects for bolwerk.
 //!
-//! Today: file typing by magic ([`file_type`]), PE section layout as ClamAV
-//! computes it ([`pe`]), and the scan [`Limits`] with ClamAV's names and
-//! defaults. Containers and encodings will live here too, each reader
-//! bounded and fuzzed; this crate knows nothing of signatures.
+//! * file typing by magic ([`file_type`]);
+//! * containers and encodings ([`unpack`]): each reader hands the objects
+//!   inside to a visitor one at a time, charged to a [`Budget`] under the
+//!   scan [`Limits`] (ClamAV's names and defaults);
+//! * PE section layout as ClamAV computes it ([`pe`]).
+//!
+//! Every reader treats its input as hostile: reads are bounds-checked,
+//! decompression is capped by the budget, no input panics, and each reader
+//! has a fuzz target. This crate knows nothing of signatures.
 
 #![deny(missing_docs)]
 
+mod budget;
+mod container;
 mod filetype;
+mod formats;
 mod limits;
 pub mod pe;
 
-pub use filetype::{file_type, FileType};
+pub use budget::{Budget, Limit};
+pub use container::{unpack, Child, Flow, UnpackError, Visit};
+pub use filetype::{file_type, CpioKind, FileType};
 pub use limits::{parse_size, Limits};

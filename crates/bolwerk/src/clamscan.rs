@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bolwerk_scan::{scan_paths, Event, Outcome, PathFilter, ScanSettings, SkipReason, WalkOptions};
-use bolwerk_unpack::Limits;
 use clap::Args;
 
+use crate::limits::{yes_no, LimitArgs};
 use crate::load::{load, DbRequest};
 use crate::output::Output;
 use crate::tally::Tally;
@@ -63,9 +63,9 @@ pub struct ClamscanArgs {
     /// Do not descend into directories whose path matches REGEX.
     #[arg(long, value_name = "REGEX")]
     pub exclude_dir: Vec<String>,
-    /// Files larger than this are not scanned (e.g. 25M).
-    #[arg(long, value_name = "SIZE", value_parser = size)]
-    pub max_filesize: Option<u64>,
+    /// Scan limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Follow directory symlinks met while walking (0 never, 1 direct only, 2 always).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub follow_dir_symlinks: u8,
@@ -78,18 +78,6 @@ pub struct ClamscanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
-}
-
-fn yes_no(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "yes" | "y" | "true" | "1" => Ok(true),
-        "no" | "n" | "false" | "0" => Ok(false),
-        _ => Err(format!("expected yes or no, got '{s}'")),
-    }
-}
-
-fn size(s: &str) -> Result<u64, String> {
-    bolwerk_unpack::parse_size(s).ok_or_else(|| format!("invalid size '{s}'"))
 }
 
 fn on(flag: Option<bool>) -> bool {
@@ -111,8 +99,9 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         out.log_to(OpenOptions::new().create(true).append(true).open(log)?);
     }
     let settings = ScanSettings {
-        limits: limits(&args),
+        limits: args.limits.limits(),
         all_match: on(args.allmatch),
+        alert_exceeds_max: args.limits.alert(),
     };
     let walk = WalkOptions {
         recursive: on(args.recursive),
@@ -148,14 +137,6 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     }
     out.flush();
     Ok(tally.exit_code(loaded.errors))
-}
-
-fn limits(args: &ClamscanArgs) -> Limits {
-    let mut l = Limits::default();
-    if let Some(m) = args.max_filesize {
-        l.max_file_size = m;
-    }
-    l
 }
 
 /// Whether `-` was given, and the other paths (the current directory when

@@ -5,6 +5,7 @@
 
 mod clamscan;
 mod db;
+mod limits;
 mod load;
 mod native;
 mod output;

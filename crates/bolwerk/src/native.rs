@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use bolwerk_scan::{
     scan_paths, Event, FileReport, Outcome, PathFilter, ScanSettings, Scanner, WalkOptions,
 };
-use bolwerk_unpack::Limits;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use crate::limits::LimitArgs;
 use crate::load::{load, DbRequest, Loaded};
 use crate::output::Output;
 use crate::tally::Tally;
@@ -46,9 +46,9 @@ pub struct ScanArgs {
     /// Do not scan files matching this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// Files larger than this are not scanned (e.g. 25M; default 100M).
-    #[arg(long, value_name = "SIZE", value_parser = size)]
-    pub max_filesize: Option<u64>,
+    /// Scan limits.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Only scan the files directly inside the directories given.
     #[arg(long)]
     pub no_recursive: bool,
@@ -69,10 +69,6 @@ pub struct ScanArgs {
     pub no_progress: bool,
 }
 
-fn size(s: &str) -> Result<u64, String> {
-    bolwerk_unpack::parse_size(s).ok_or_else(|| format!("invalid size '{s}'"))
-}
-
 /// Run `bolwerk scan`; returns the exit code.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let start = Instant::now();
@@ -85,13 +81,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if !args.json {
         note_unsupported(&loaded);
     }
-    let mut limits = Limits::default();
-    if let Some(m) = args.max_filesize {
-        limits.max_file_size = m;
-    }
     let settings = ScanSettings {
-        limits,
+        limits: args.limits.limits(),
         all_match: args.allmatch,
+        alert_exceeds_max: args.limits.alert(),
     };
     let walk = WalkOptions {
         recursive: !args.no_recursive,
@@ -147,7 +140,11 @@ fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
     match &f.outcome {
         Outcome::Infected(found) => {
             for d in found {
-                out.line(&format!("{p}: {} FOUND", d.name));
+                if d.object.is_empty() {
+                    out.line(&format!("{p}: {} FOUND", d.name));
+                } else {
+                    out.line(&format!("{p}//{}: {} FOUND", d.object, d.name));
+                }
             }
         }
         Outcome::Error(msg) => eprintln!("ERROR: {p}: {msg}"),
@@ -171,6 +168,7 @@ fn json_lines(f: &FileReport) -> Vec<String> {
                     "kind": d.kind,
                     "source": d.source,
                     "offset": d.offset,
+                    "object": d.object,
                     "size": f.size,
                 })
                 .to_string()

@@ -2,5 +2,7 @@
 //! (as ripgrep does).
 
 mod cli;
+mod containers;
 mod differential;
+mod testfiles;
 mod util;

@@ -1,0 +1,50 @@
+//! One module per container format or encoding; [`dispatch`] picks the
+//! reader for a file type.
+
+use crate::budget::Budget;
+use crate::container::{UnpackError, Visit};
+use crate::FileType;
+
+mod binhex;
+mod cab;
+mod compressed;
+mod cpio;
+mod html;
+mod mail;
+mod ole2;
+mod pdf;
+mod sevenz;
+mod szdd;
+mod tnef;
+
+pub use cpio::CpioKind;
+mod tar;
+mod zip;
+
+/// Visit the children of `data` according to its type.
+pub(crate) fn dispatch(
+    data: &[u8],
+    ft: FileType,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<(), UnpackError> {
+    match ft {
+        FileType::Gzip => compressed::gzip(data, budget, visit),
+        FileType::Bzip2 => compressed::bzip2(data, budget, visit),
+        FileType::Xz => compressed::xz(data, budget, visit),
+        FileType::Tar => tar::read(data, budget, visit),
+        FileType::Cpio(kind) => cpio::read(data, kind, budget, visit),
+        FileType::Zip => zip::read(data, budget, visit),
+        FileType::SevenZip => sevenz::read(data, budget, visit),
+        FileType::Cab => cab::read(data, budget, visit),
+        FileType::Ole2 => ole2::read(data, budget, visit),
+        FileType::Mail => mail::read(data, budget, visit),
+        FileType::BinHex => binhex::read(data, budget, visit),
+        FileType::Szdd => szdd::read(data, budget, visit),
+        FileType::Tnef => tnef::read(data, budget, visit),
+        FileType::Html => html::read(data, budget, visit),
+        FileType::Pdf => pdf::read(data, budget, visit),
+        FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
+        _ => Ok(()),
+    }
+}

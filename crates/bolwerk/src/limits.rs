@@ -1,0 +1,70 @@
+//! The scan-limit options shared by `scan` and `clamscan`, with clamscan's
+//! names, units and defaults.
+
+use bolwerk_unpack::Limits;
+use clap::Args;
+
+/// Limit options (0 means unlimited, as in clamscan).
+#[derive(Args, Debug, Default)]
+pub struct LimitArgs {
+    /// Files (and objects inside them) larger than this are not scanned (default 100M).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_filesize: Option<u64>,
+    /// Bytes scanned per file, objects inside it included (default 400M).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_scansize: Option<u64>,
+    /// Objects scanned inside one file (default 10000).
+    #[arg(long, value_name = "N")]
+    pub max_files: Option<u32>,
+    /// How deep containers are opened (default 17).
+    #[arg(long, value_name = "N")]
+    pub max_recursion: Option<u32>,
+    /// Milliseconds one file may take (default 120000).
+    #[arg(long, value_name = "MS")]
+    pub max_scantime: Option<u64>,
+    /// Report an exceeded limit as `Heuristics.Limits.Exceeded.<Limit>`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub alert_exceeds_max: Option<bool>,
+}
+
+impl LimitArgs {
+    /// The limits, defaults filled in.
+    pub fn limits(&self) -> Limits {
+        let mut l = Limits::default();
+        if let Some(v) = self.max_filesize {
+            l.max_file_size = v;
+        }
+        if let Some(v) = self.max_scansize {
+            l.max_scan_size = v;
+        }
+        if let Some(v) = self.max_files {
+            l.max_files = v;
+        }
+        if let Some(v) = self.max_recursion {
+            l.max_recursion = v;
+        }
+        if let Some(ms) = self.max_scantime {
+            l.max_scan_time = std::time::Duration::from_millis(ms);
+        }
+        l
+    }
+
+    /// Whether exceeded limits are reported.
+    pub fn alert(&self) -> bool {
+        self.alert_exceeds_max.unwrap_or(false)
+    }
+}
+
+/// clamscan's yes/no option values.
+pub fn yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "1" => Ok(true),
+        "no" | "n" | "false" | "0" => Ok(false),
+        _ => Err(format!("expected yes or no, got '{s}'")),
+    }
+}
+
+/// A size as clamscan writes it: digits with an optional K, M or G.
+pub fn size(s: &str) -> Result<u64, String> {
+    bolwerk_unpack::parse_size(s).ok_or_else(|| format!("invalid size '{s}'"))
+}

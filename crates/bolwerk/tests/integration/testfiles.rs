@@ -1,0 +1,89 @@
+//! Debian's clamav-testfiles: ClamAV's test program `clam.exe` inside
+//! every container, encoding and packer ClamAV reads. With test-3.cvd each
+//! must be detected as `Clamav.Test.File-6`, as `clamscan` detects all 44.
+//! One test per file, so the test list is the table of what works; files
+//! whose format is not read yet are ignored with the reason.
+
+use crate::util::{bolwerk, test3_cvd, testfiles};
+
+fn detects(name: &str) {
+    let path = testfiles().join(name);
+    let r = bolwerk(&[
+        "scan",
+        "--no-summary",
+        "--no-builtin",
+        "-d",
+        test3_cvd().to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        r.stdout.contains("Clamav.Test.File-6 FOUND"),
+        "{name} not detected:\n{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(r.code, 1, "{name}");
+}
+
+macro_rules! testfile {
+    ($($test:ident => $file:literal $(, ignore = $why:literal)?;)*) => {$(
+        #[test]
+        $(#[ignore = $why])?
+        fn $test() {
+            detects($file);
+        }
+    )*};
+}
+
+testfile! {
+    plain_exe => "clam.exe";
+    zip_deflate => "clam.zip";
+    zip_bzip2 => "clam.bz2.zip";
+    zip_deflate64 => "clam.d64.zip";
+    zip_implode => "clam.impl.zip", ignore = "zip's implode method is not read yet";
+    gzip_tar => "clam.tar.gz";
+    gzip_tar_nested_eight_deep => "clam_cache_emax.tgz";
+    bzip2 => "clam.exe.bz2";
+    seven_zip => "clam.7z";
+    cab => "clam.cab";
+    cpio_bin_le => "clam.bin-le.cpio";
+    cpio_bin_be => "clam.bin-be.cpio";
+    cpio_odc => "clam.odc.cpio";
+    cpio_newc => "clam.newc.cpio";
+    arj => "clam.arj", ignore = "ARJ is not read yet";
+    chm => "clam.chm", ignore = "CHM is not read yet";
+    szdd => "clam.exe.szdd";
+    sis => "clam.sis", ignore = "Symbian SIS is not read yet";
+    ole2_package => "clam.ole.doc";
+    powerpoint_embedded_object => "clam.ppt";
+    rtf_embedded_object => "clam.exe.rtf", ignore = "RTF objects are not read yet";
+    pdf => "clam.pdf";
+    html_data_uri => "clam.exe.html";
+    mail_base64 => "clam.mail";
+    mbox_base64 => "clam.exe.mbox.base64";
+    mbox_uuencode => "clam.exe.mbox.uu";
+    binhex => "clam.exe.binhex";
+    tnef => "clam.tnef";
+    upx => "clam-upx.exe", ignore = "UPX is not unpacked yet";
+    aspack => "clam-aspack.exe", ignore = "ASPack is not unpacked yet";
+    fsg => "clam-fsg.exe", ignore = "FSG is not unpacked yet";
+    mew => "clam-mew.exe", ignore = "MEW is not unpacked yet";
+    nsis => "clam-nsis.exe", ignore = "NSIS installers are not read yet";
+    pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
+    petite => "clam-petite.exe", ignore = "Petite is not unpacked yet";
+    upack => "clam-upack.exe", ignore = "Upack is not unpacked yet";
+    wwpack => "clam-wwpack.exe", ignore = "WWPack is not unpacked yet";
+    yc => "clam-yc.exe", ignore = "yC is not unpacked yet";
+    autoit_ea05 => "clam.ea05.exe", ignore = "AutoIt scripts are not read yet";
+    autoit_ea06 => "clam.ea06.exe", ignore = "AutoIt scripts are not read yet";
+    installshield_cab_external => "clam_IScab_ext.exe", ignore = "InstallShield is not read yet";
+    installshield_cab_internal => "clam_IScab_int.exe", ignore = "InstallShield is not read yet";
+    installshield_msi_external => "clam_ISmsi_ext.exe", ignore = "InstallShield is not read yet";
+    installshield_msi_internal => "clam_ISmsi_int.exe", ignore = "InstallShield is not read yet";
+}
+
+#[test]
+fn all_44_files_are_listed() {
+    let n = std::fs::read_dir(testfiles()).unwrap().count();
+    assert_eq!(n, 44, "the clamav-testfiles package changed");
+}
