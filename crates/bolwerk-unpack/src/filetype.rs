@@ -48,6 +48,8 @@ pub enum FileType {
     Tnef,
     /// HTML.
     Html,
+    /// Rich Text Format.
+    Rtf,
     /// Text with uuencoded blocks.
     Text,
     /// Anything else.
@@ -73,6 +75,7 @@ impl FileType {
                 | FileType::Szdd
                 | FileType::Tnef
                 | FileType::Html
+                | FileType::Rtf
                 | FileType::Pdf
                 | FileType::Text
         )
@@ -99,6 +102,7 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"MSCF\0\0\0\0", FileType::Cab),
     (b"SZDD\x88\xf0\x27\x33", FileType::Szdd),
     (b"\x78\x9f\x3e\x22", FileType::Tnef),
+    (b"{\\rtf", FileType::Rtf),
     (b"070707", FileType::Cpio(CpioKind::Odc)),
     (b"070701", FileType::Cpio(CpioKind::Newc)),
     (b"070702", FileType::Cpio(CpioKind::Newc)),

@@ -11,8 +11,9 @@ mod compressed;
 mod cpio;
 mod html;
 mod mail;
-mod ole2;
+pub(crate) mod ole2;
 mod pdf;
+mod rtf;
 mod sevenz;
 mod szdd;
 mod tnef;
@@ -44,6 +45,7 @@ pub(crate) fn dispatch(
         FileType::Tnef => tnef::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
+        FileType::Rtf => rtf::read(data, budget, visit),
         FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
         _ => Ok(()),
     }

@@ -71,10 +71,10 @@ fn embedded(name: &str, bytes: &[u8], limit: u64) -> Vec<(String, Vec<u8>)> {
 }
 
 /// A little-endian cursor whose reads fail instead of panicking.
-struct Cur<'a>(&'a [u8]);
+pub(crate) struct Cur<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Cur<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if n > self.0.len() {
             return None;
         }
@@ -82,13 +82,13 @@ impl<'a> Cur<'a> {
         self.0 = tail;
         Some(head)
     }
-    fn u16(&mut self) -> Option<u16> {
+    pub(crate) fn u16(&mut self) -> Option<u16> {
         Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
     }
-    fn u32(&mut self) -> Option<u32> {
+    pub(crate) fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
-    fn cstr(&mut self) -> Option<&'a [u8]> {
+    pub(crate) fn cstr(&mut self) -> Option<&'a [u8]> {
         let end = self.0.iter().position(|&b| b == 0)?;
         let s = self.take(end)?;
         self.take(1)?;
@@ -96,11 +96,15 @@ impl<'a> Cur<'a> {
     }
 }
 
-/// An OLE Package: size, flags, label, source path, reserved, temporary
-/// path (length-prefixed), then the file (length-prefixed).
+/// An `Ole10Native` stream: a 32-bit size, then an OLE Package.
 fn ole10_native(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
+    package(bytes.get(4..)?)
+}
+
+/// An OLE Package: flags, label, source path, reserved, temporary path
+/// (length-prefixed), then the file (length-prefixed).
+pub(crate) fn package(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
     let mut c = Cur(bytes);
-    c.u32()?;
     c.u16()?;
     let label = String::from_utf8_lossy(c.cstr()?).into_owned();
     c.cstr()?;

@@ -221,6 +221,7 @@ fn same_output_as_clamscan_on_the_formats_read() {
         "clam.exe.mbox.uu",
         "clam.exe.binhex",
         "clam.tnef",
+        "clam.exe.rtf",
     ];
     for f in supported {
         std::fs::copy(testfiles().join(f), d.join(f)).unwrap();
@@ -232,7 +233,7 @@ fn same_output_as_clamscan_on_the_formats_read() {
         out.iter()
             .filter(|l| l.ends_with("Clamav.Test.File-6 FOUND"))
             .count(),
-        22
+        23
     );
     for limit in [
         "--max-recursion=1",

@@ -56,7 +56,7 @@ testfile! {
     sis => "clam.sis", ignore = "Symbian SIS is not read yet";
     ole2_package => "clam.ole.doc";
     powerpoint_embedded_object => "clam.ppt";
-    rtf_embedded_object => "clam.exe.rtf", ignore = "RTF objects are not read yet";
+    rtf_embedded_object => "clam.exe.rtf";
     pdf => "clam.pdf";
     html_data_uri => "clam.exe.html";
     mail_base64 => "clam.mail";
