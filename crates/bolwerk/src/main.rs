@@ -4,6 +4,7 @@
 //! `bolwerk clamscan`.
 
 mod clamscan;
+mod daemon;
 mod db;
 mod limits;
 mod load;
@@ -29,6 +30,8 @@ enum Command {
     Scan(native::ScanArgs),
     /// Scan with clamscan's options, output and exit codes.
     Clamscan(clamscan::ClamscanArgs),
+    /// Serve clamd's socket protocol (a drop-in clamd).
+    Daemon(daemon::DaemonArgs),
     /// Inspect and verify signature databases.
     Db {
         #[command(subcommand)]
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         match Cli::parse().command {
             Command::Scan(a) => native::run(a),
             Command::Clamscan(a) => clamscan::run(a),
+            Command::Daemon(a) => daemon::run(a),
             Command::Db { command } => db::run(command),
         }
     };

@@ -3,6 +3,7 @@
 
 mod cli;
 mod containers;
+mod daemon;
 mod differential;
 mod testfiles;
 mod util;

@@ -1,0 +1,223 @@
+//! The engine the daemon scans with, and its reload.
+//!
+//! Each request takes the current [`Generation`] (an `Arc`) when its scan
+//! starts and keeps it to the end. A reload builds the next generation on
+//! a thread of its own, beside the one in use, and swaps the pointer; the
+//! old engine is freed when the last scan holding it ends. Requests never
+//! wait for a reload and none fails because of one. Only one reload runs
+//! at a time; a request for another while one runs is folded into it. A
+//! reload that fails keeps the engine in use.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Instant, SystemTime};
+
+use bolwerk_engine::Engine;
+use bolwerk_sigs::{ErrorKind, LoadOptions, Loader, SignatureSet};
+
+use crate::error::Error;
+use crate::log::Log;
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub struct DbSpec {
+    /// Database files and directories, in load order.
+    pub paths: Vec<PathBuf>,
+    /// Load the built-in pack first.
+    pub builtin: bool,
+    /// Load PUA signatures.
+    pub detect_pua: bool,
+}
+
+/// One loaded engine and what identifies it.
+pub struct Generation {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// What `VERSION` answers.
+    pub version: String,
+}
+
+/// The current generation and the reload machinery.
+pub struct Database {
+    spec: DbSpec,
+    current: RwLock<Arc<Generation>>,
+    reloading: AtomicBool,
+    again: AtomicBool,
+    fingerprint: RwLock<Vec<(PathBuf, u64, Option<SystemTime>)>>,
+    log: Arc<Log>,
+}
+
+impl Database {
+    /// Load the first generation; an error when nothing at all could be
+    /// loaded from a named path.
+    pub fn open(spec: DbSpec, log: Arc<Log>) -> Result<Database, Error> {
+        let fingerprint = fingerprint(&spec.paths);
+        let first = load(&spec, &log)?;
+        Ok(Database {
+            spec,
+            current: RwLock::new(Arc::new(first)),
+            reloading: AtomicBool::new(false),
+            again: AtomicBool::new(false),
+            fingerprint: RwLock::new(fingerprint),
+            log,
+        })
+    }
+
+    /// The generation to scan with now.
+    pub fn current(&self) -> Arc<Generation> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Start a reload in the background (or fold this request into the one
+    /// running).
+    pub fn reload(self: &Arc<Self>) {
+        if self.reloading.swap(true, Ordering::AcqRel) {
+            self.again.store(true, Ordering::Release);
+            return;
+        }
+        let db = self.clone();
+        std::thread::Builder::new()
+            .name("reload".into())
+            .spawn(move || db.reload_loop())
+            .map(drop)
+            .unwrap_or_else(|e| {
+                self.log.line(&format!("ERROR: cannot start a reload: {e}"));
+                self.reloading.store(false, Ordering::Release);
+            });
+    }
+
+    fn reload_loop(&self) {
+        loop {
+            self.again.store(false, Ordering::Release);
+            self.reload_now();
+            if !self.again.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        self.reloading.store(false, Ordering::Release);
+    }
+
+    /// Load a new generation and swap it in; returns whether it did.
+    pub fn reload_now(&self) -> bool {
+        let start = Instant::now();
+        self.log.line("Reading databases from disk");
+        let fp = fingerprint(&self.spec.paths);
+        match load(&self.spec, &self.log) {
+            Ok(next) => {
+                let known = next.engine.known_signatures();
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
+                *self.fingerprint.write().unwrap_or_else(|e| e.into_inner()) = fp;
+                let ms = start.elapsed().as_millis();
+                self.log.line(&format!(
+                    "Database correctly reloaded ({known} signatures, {ms} ms)"
+                ));
+                true
+            }
+            Err(e) => {
+                self.log.line(&format!(
+                    "ERROR: reload failed, keeping the databases in use: {e}"
+                ));
+                false
+            }
+        }
+    }
+
+    /// Whether a reload is running.
+    pub fn is_reloading(&self) -> bool {
+        self.reloading.load(Ordering::Acquire)
+    }
+
+    /// Whether the database files changed since the last load.
+    pub fn changed(&self) -> bool {
+        let now = fingerprint(&self.spec.paths);
+        *self.fingerprint.read().unwrap_or_else(|e| e.into_inner()) != now
+    }
+}
+
+fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
+    let mut loader = Loader::new(LoadOptions {
+        detect_pua: spec.detect_pua,
+        ..LoadOptions::default()
+    });
+    if spec.builtin {
+        loader.add_builtin();
+    }
+    let mut failed = 0;
+    for p in &spec.paths {
+        if let Err(e) = loader.add_path(p) {
+            log.line(&format!("ERROR: {}: {e}", p.display()));
+            failed += 1;
+        }
+    }
+    if failed > 0 && failed == spec.paths.len() && !spec.builtin {
+        return Err(Error::new(crate::error::ErrorKind::Database(
+            "no database could be loaded".into(),
+        )));
+    }
+    let (set, diags) = loader.finish();
+    for d in &diags {
+        let level = match d.kind() {
+            ErrorKind::Malformed(_) => "WARNING",
+            _ => "ERROR",
+        };
+        log.line(&format!("{level}: {d}"));
+    }
+    let version = version_string(&set);
+    Ok(Generation {
+        engine: Arc::new(Engine::build(set)),
+        version,
+    })
+}
+
+/// `VERSION`'s answer: bolwerk's name and version, then, as clamd does,
+/// the version and build time of the `daily` database when one is loaded.
+fn version_string(set: &SignatureSet) -> String {
+    let own = concat!("bolwerk ", env!("CARGO_PKG_VERSION"));
+    let daily = set.containers.iter().find(|c| {
+        c.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("daily."))
+    });
+    match daily {
+        Some(c) => format!("{own}/{}/{}", c.header.version, ctime(&c.header)),
+        None => own.to_string(),
+    }
+}
+
+/// The database's build time as `ctime` writes it (clamd's format).
+fn ctime(h: &bolwerk_sigs::Header) -> String {
+    use chrono::TimeZone;
+    h.stime
+        .and_then(|s| chrono::Local.timestamp_opt(s as i64, 0).single())
+        .map(|t| t.format("%a %b %e %H:%M:%S %Y").to_string())
+        .unwrap_or_else(|| h.build_time.clone())
+}
+
+/// Name, size and modification time of every database file, to notice a
+/// change (`SelfCheck`).
+fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let mut out = Vec::new();
+    for p in paths {
+        match std::fs::read_dir(p) {
+            Ok(entries) => {
+                for e in entries.flatten() {
+                    push_stat(&mut out, &e.path());
+                }
+            }
+            Err(_) => push_stat(&mut out, p),
+        }
+    }
+    out.sort();
+    out
+}
+
+fn push_stat(out: &mut Vec<(PathBuf, u64, Option<SystemTime>)>, p: &Path) {
+    if let Ok(m) = std::fs::metadata(p) {
+        out.push((p.to_path_buf(), m.len(), m.modified().ok()));
+    }
+}
