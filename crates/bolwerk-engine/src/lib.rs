@@ -6,7 +6,8 @@
 //! every scanning thread behind an `Arc`.
 //!
 //! The engine knows nothing of files, paths or sockets: it is given the
-//! bytes of one object and, for PE files, the byte ranges of its sections
+//! bytes of one object and an [`ObjectContext`]: its type and, for PE files,
+//! its sections and entry point
 //! (found by `bolwerk-unpack`), and it answers with [`Detection`]s.
 //!
 //! Hashing is the costly part of a hash-signature scan, so a digest is
@@ -14,26 +15,28 @@
 //! (or any size), and each digest at most once per object.
 //!
 //! ```
-//! use bolwerk_engine::{Engine, ScanOptions};
+//! use bolwerk_engine::{Engine, ObjectContext, ScanOptions};
 //! use bolwerk_sigs::{LoadOptions, Loader};
 //!
 //! let mut loader = Loader::new(LoadOptions::default());
 //! loader.add_builtin();
 //! let engine = Engine::build(loader.finish().0);
 //! let eicar = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-//! let found = engine.scan(eicar, &[], &ScanOptions::default());
+//! let found = engine.scan(eicar, &ObjectContext::default(), &ScanOptions::default());
 //! assert_eq!(engine.name(found[0].name), "Win.Test.EICAR_HDB-1");
 //! ```
 
 #![deny(missing_docs)]
 
+mod body;
 mod digests;
 mod hashindex;
 
-use std::ops::Range;
+pub use body::ObjectContext;
 
 use bolwerk_sigs::{LoadStats, NameId, Names, SignatureSet, Source};
 
+use crate::body::BodyMatcher;
 use crate::digests::Digests;
 use crate::hashindex::{HashIndex, HashIndex3};
 
@@ -55,6 +58,8 @@ pub enum SigKind {
     FileHash(HashType),
     /// A PE section hash (`.mdb`, `.msb`).
     SectionHash(HashType),
+    /// A body signature (`.ndb`).
+    Body,
 }
 
 /// One match.
@@ -68,6 +73,9 @@ pub struct Detection {
     /// hashes, the section start for section hashes).
     pub offset: u64,
 }
+
+/// Sections larger than this are not hashed (ClamAV's allocation cap).
+const MAX_SECTION_HASHED: u64 = 1 << 30;
 
 /// Per-scan switches.
 #[derive(Clone, Debug, Default)]
@@ -84,6 +92,7 @@ pub struct Engine {
     file: HashIndex3,
     section: HashIndex3,
     allow: HashIndex3,
+    bodies: BodyMatcher,
     stats: LoadStats,
     known: u64,
 }
@@ -91,9 +100,14 @@ pub struct Engine {
 impl Engine {
     /// Compile a signature set.
     pub fn build(set: SignatureSet) -> Engine {
-        let known = set.known_signatures();
-        let (file, (section, allow)) = rayon::join(
-            || HashIndex3::build(set.file_hashes),
+        let mut known = set.known_signatures();
+        let ((file, bodies), (section, allow)) = rayon::join(
+            || {
+                rayon::join(
+                    || HashIndex3::build(set.file_hashes),
+                    || BodyMatcher::build(set.bodies),
+                )
+            },
             || {
                 rayon::join(
                     || HashIndex3::build(set.section_hashes),
@@ -101,13 +115,23 @@ impl Engine {
                 )
             },
         );
+        let (bodies, unmatchable) = bodies;
+        let mut stats = set.stats;
+        if unmatchable > 0 {
+            known -= unmatchable;
+            *stats
+                .unsupported
+                .entry("ndb (no literal to find it by)")
+                .or_default() += unmatchable;
+        }
         Engine {
             names: set.names,
             sources: set.sources,
             file,
             section,
             allow,
-            stats: set.stats,
+            bodies,
+            stats,
             known,
         }
     }
@@ -161,6 +185,12 @@ impl Engine {
         self.section.len() > 0
     }
 
+    /// Whether any body signature is loaded (then every object's bytes
+    /// matter).
+    pub fn has_bodies(&self) -> bool {
+        self.bodies.len() > 0
+    }
+
     /// Approximate heap bytes held by the tables and names.
     pub fn heap_bytes(&self) -> usize {
         self.file.heap_bytes()
@@ -169,26 +199,32 @@ impl Engine {
             + self.names.heap_bytes()
     }
 
-    /// Match one object: its bytes and its PE sections' byte ranges (empty
-    /// when it is not a PE file). Returns nothing when an allow-list entry
+    /// Match one object: its bytes, and what is known of it (type, PE
+    /// sections and entry point). Returns nothing when an allow-list entry
     /// names the object.
-    pub fn scan(
-        &self,
-        data: &[u8],
-        sections: &[Range<usize>],
-        opts: &ScanOptions,
-    ) -> Vec<Detection> {
+    pub fn scan(&self, data: &[u8], ctx: &ObjectContext, opts: &ScanOptions) -> Vec<Detection> {
         let mut found = Vec::new();
         let mut digests = Digests::new(data);
         let size = u32::try_from(data.len()).ok();
         match_hashes(&self.file, size, &mut digests, &mut found, |t| {
             SigKind::FileHash(t)
         });
-        for range in sections {
+        for &(raw, len) in &ctx.sections {
             if !found.is_empty() && !opts.all_match {
                 break;
             }
-            self.scan_section(data, range, &mut found);
+            if len != 0 && len <= MAX_SECTION_HASHED {
+                self.scan_section(data, &(raw as usize..(raw + len) as usize), &mut found);
+            }
+        }
+        if found.is_empty() || opts.all_match {
+            found.extend(self.bodies.scan(data, ctx, opts.all_match).into_iter().map(
+                |(name, offset)| Detection {
+                    name,
+                    kind: SigKind::Body,
+                    offset,
+                },
+            ));
         }
         if found.is_empty() || self.allowed(size, &mut digests) {
             return Vec::new();
@@ -199,7 +235,12 @@ impl Engine {
         found
     }
 
-    fn scan_section(&self, data: &[u8], range: &Range<usize>, found: &mut Vec<Detection>) {
+    fn scan_section(
+        &self,
+        data: &[u8],
+        range: &std::ops::Range<usize>,
+        found: &mut Vec<Detection>,
+    ) {
         let Some(bytes) = data.get(range.clone()) else {
             return;
         };
@@ -279,6 +320,18 @@ mod tests {
         Engine::build(set)
     }
 
+    fn none() -> ObjectContext {
+        ObjectContext::default()
+    }
+
+    fn pe(sections: &[(u64, u64)]) -> ObjectContext {
+        ObjectContext {
+            target: 1,
+            entry: None,
+            sections: sections.to_vec(),
+        }
+    }
+
     const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
     #[test]
@@ -291,13 +344,15 @@ mod tests {
                  3395856ce81f2b7382dee72602f798b642f14140:*:E.Sha1:73\n",
             ),
         ]);
-        let one = e.scan(EICAR, &[], &ScanOptions::default());
+        let one = e.scan(EICAR, &none(), &ScanOptions::default());
         assert_eq!(one.len(), 1);
         assert_eq!(e.display_name(one[0].name), "E.Md5.UNOFFICIAL");
-        let all = e.scan(EICAR, &[], &ScanOptions { all_match: true });
+        let all = e.scan(EICAR, &none(), &ScanOptions { all_match: true });
         let names: Vec<String> = all.iter().map(|d| e.name(d.name)).collect();
         assert_eq!(names, ["E.Md5", "E.Sha1", "E.Sha256"]);
-        assert!(e.scan(b"clean", &[], &ScanOptions::default()).is_empty());
+        assert!(e
+            .scan(b"clean", &none(), &ScanOptions::default())
+            .is_empty());
     }
 
     #[test]
@@ -309,7 +364,7 @@ mod tests {
                 "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:68:Allowed\n",
             ),
         ]);
-        assert!(e.scan(EICAR, &[], &ScanOptions::default()).is_empty());
+        assert!(e.scan(EICAR, &none(), &ScanOptions::default()).is_empty());
     }
 
     #[test]
@@ -318,21 +373,16 @@ mod tests {
         data.extend_from_slice(EICAR);
         data.extend_from_slice(&[1u8; 50]);
         let e = engine(&[("s.mdb", "68:44d88612fea8a8f36de82e1278abb02f:Sec.E\n")]);
-        let hit = e.scan(&data, &[0..100, 100..168], &ScanOptions::default());
+        let hit = e.scan(&data, &pe(&[(0, 100), (100, 68)]), &ScanOptions::default());
         assert_eq!(hit.len(), 1);
         assert_eq!(hit[0].offset, 100);
         assert_eq!(hit[0].kind, SigKind::SectionHash(HashType::Md5));
-        let first = 0..100;
         assert!(e
-            .scan(&data, std::slice::from_ref(&first), &ScanOptions::default())
+            .scan(&data, &pe(&[(0, 100)]), &ScanOptions::default())
             .is_empty());
         // A range past the end is ignored, not a panic.
         assert!(e
-            .scan(
-                &data,
-                std::slice::from_ref(&(200..900)),
-                &ScanOptions::default()
-            )
+            .scan(&data, &pe(&[(200, 700)]), &ScanOptions::default())
             .is_empty());
     }
 }

@@ -9,7 +9,7 @@ use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use bolwerk_engine::{Detection, Engine, HashType, ScanOptions, SigKind};
+use bolwerk_engine::{Detection, Engine, HashType, ObjectContext, ScanOptions, SigKind};
 use bolwerk_unpack::{
     file_type, pe, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
 };
@@ -109,7 +109,7 @@ impl Scanner {
     /// when it starts as an executable, anything when it is a container.
     /// When none could, the file is read no further than its first bytes.
     fn may_match(&self, size: u64, file: &mut File) -> std::io::Result<bool> {
-        if self.engine.wants_object(size) {
+        if self.engine.wants_object(size) || self.engine.has_bodies() {
             return Ok(true);
         }
         let mut probe = [0u8; TYPE_PROBE];
@@ -165,16 +165,12 @@ impl Scanner {
         found: &mut Vec<Found>,
     ) -> Flow {
         let ft = file_type(data);
-        let sections = if ft == FileType::MsExe && self.engine.wants_sections() {
-            pe::section_hash_ranges(data)
-        } else {
-            Vec::new()
-        };
+        let ctx = self.context(data, ft);
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
         let object = path.join("//");
-        for d in self.engine.scan(data, &sections, &opts) {
+        for d in self.engine.scan(data, &ctx, &opts) {
             found.push(self.found(&d, &object));
         }
         if !found.is_empty() && !self.settings.all_match {
@@ -198,6 +194,41 @@ impl Scanner {
             budget.note(l);
         }
         flow
+    }
+
+    /// What the engine needs to know of an object besides its bytes: its
+    /// ClamAV target type and, for a PE file, its sections and entry point.
+    fn context(&self, data: &[u8], ft: FileType) -> ObjectContext {
+        let pe = (ft == FileType::MsExe
+            && (self.engine.wants_sections() || self.engine.has_bodies()))
+        .then(|| pe::parse(data))
+        .flatten();
+        let target = match ft {
+            FileType::MsExe if pe.is_some() => 1,
+            FileType::Ole2 => 2,
+            FileType::Html => 3,
+            FileType::Mail => 4,
+            FileType::Elf => 6,
+            FileType::Text => 7,
+            FileType::MachO => 9,
+            FileType::Pdf => 10,
+            _ => 0,
+        };
+        let Some(pe) = pe else {
+            return ObjectContext {
+                target,
+                ..ObjectContext::default()
+            };
+        };
+        ObjectContext {
+            target,
+            entry: Some(pe.entry),
+            sections: pe
+                .sections
+                .iter()
+                .map(|s| (u64::from(s.raw), u64::from(s.rsz)))
+                .collect(),
+        }
     }
 
     fn found(&self, d: &Detection, object: &str) -> Found {
@@ -237,6 +268,7 @@ fn kind_name(kind: SigKind) -> &'static str {
         SigKind::SectionHash(HashType::Md5) => "pe-section-md5",
         SigKind::SectionHash(HashType::Sha1) => "pe-section-sha1",
         SigKind::SectionHash(HashType::Sha256) => "pe-section-sha256",
+        SigKind::Body => "body",
     }
 }
 

@@ -12,6 +12,10 @@ pub enum DbKind {
     SectionHash,
     /// `.mdu` `.msu`: PE section hashes, PUA.
     SectionHashPua,
+    /// `.ndb`: body signatures.
+    Body,
+    /// `.ndu`: body signatures of potentially unwanted applications.
+    BodyPua,
     /// `.fp` `.sfp`: allow list of whole-file hashes.
     Allow,
     /// `.ign` `.ign2`: signatures to drop.
@@ -38,6 +42,8 @@ impl DbKind {
             "hdu" | "hsu" => DbKind::FileHashPua,
             "mdb" | "msb" => DbKind::SectionHash,
             "mdu" | "msu" => DbKind::SectionHashPua,
+            "ndb" => DbKind::Body,
+            "ndu" => DbKind::BodyPua,
             "fp" | "sfp" => DbKind::Allow,
             "ign" | "ign2" => DbKind::Ignore,
             "info" => DbKind::Info,
@@ -51,15 +57,18 @@ impl DbKind {
 
     /// Whether signatures of this kind are loaded only on request.
     pub fn is_pua(self) -> bool {
-        matches!(self, DbKind::FileHashPua | DbKind::SectionHashPua)
+        matches!(
+            self,
+            DbKind::FileHashPua | DbKind::SectionHashPua | DbKind::BodyPua
+        )
     }
 }
 
 /// Extensions ClamAV loads that this version does not match yet.
 fn unsupported_ext(ext: &str) -> Option<&'static str> {
     const EXTS: &[&str] = &[
-        "ndb", "ndu", "ldb", "ldu", "cdb", "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp",
-        "yar", "yara", "sdb", "zmd", "rmd", "db", "cat", "ioc", "pwdb",
+        "ldb", "ldu", "cdb", "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp", "yar", "yara",
+        "sdb", "zmd", "rmd", "db", "cat", "ioc", "pwdb",
     ];
     EXTS.iter().copied().find(|e| *e == ext)
 }

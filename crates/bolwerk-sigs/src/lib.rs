@@ -4,6 +4,8 @@
 //! engine-neutral records that `bolwerk-engine` compiles for matching. It
 //! reads
 //!
+//! * body signatures (`.ndb`, and `.ndu` on request): byte patterns with
+//!   wildcards, offsets and target types;
 //! * hash signatures: `.hdb` `.hsb` (whole files), `.mdb` `.msb` (PE
 //!   sections), the PUA variants `.hdu` `.hsu` `.mdu` `.msu` (on request),
 //!   allow lists `.fp` `.sfp` and ignore lists `.ign` `.ign2`;
@@ -11,7 +13,7 @@
 //!   `.cld` (verified through its signed `.info`) and unsigned `.cud`;
 //! * the built-in pack compiled into bolwerk.
 //!
-//! Formats it recognises but does not match yet (`.ndb`, `.ldb`, …) are
+//! Formats it recognises but does not match yet (`.ldb`, `.cdb`, …) are
 //! counted in [`LoadStats::unsupported`], never silently dropped.
 //!
 //! Every file is treated as hostile: lines are bounded by the formats'
@@ -31,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+mod body;
 mod builtin;
 pub mod cvd;
 pub mod dsig;
@@ -43,6 +46,9 @@ mod loader;
 mod names;
 mod parse;
 
+pub use body::{
+    parse_offset, parse_pattern, Anchor, BodyParser, BodySig, Boundary, ByteMatch, Offset, Token,
+};
 pub use builtin::{BUILTIN_HDB, BUILTIN_PATH};
 pub use cvd::{Container, ContainerKind, Header};
 pub use error::{Error, ErrorKind};

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::cvd::{self, ContainerKind, Header};
 use crate::hash::{HashLayout, HashParser, HashSet3};
 use crate::names::{NameId, Names};
-use crate::parse::{add_stats, count_chunk, hash_chunk, parse_stream, Parsed};
+use crate::parse::{add_stats, body_chunk, count_chunk, hash_chunk, parse_stream, Parsed};
 use crate::{DbKind, Error, ErrorKind, IgnoreList};
 
 /// The functionality level this engine reports, as ClamAV 1.4 does. Lines
@@ -102,6 +102,8 @@ pub struct SignatureSet {
     pub section_hashes: HashSet3,
     /// Allow-list hashes: a file with one of these is never reported.
     pub allow: HashSet3,
+    /// Body signatures.
+    pub bodies: Vec<crate::BodySig>,
     /// The files the signatures came from, in load order.
     pub sources: Vec<Source>,
     /// The containers opened.
@@ -310,6 +312,10 @@ fn load_unit(
             _ => &mut set.file_hashes,
         };
         table.extend_shifted(p.hashes, shift);
+        set.bodies.extend(p.bodies.into_iter().map(|mut b| {
+            b.name.0 += shift;
+            b
+        }));
         add_stats(&mut set.stats, p.stats);
         loaded += p.loaded;
         diags.extend(
@@ -342,6 +348,17 @@ fn parse_kind(
     ignore: &IgnoreList,
     sink: &mut dyn FnMut(Parsed),
 ) -> std::io::Result<()> {
+    if kind.is_pua() && !opts.detect_pua {
+        let count = |c: &[u8]| counted(|s| s.pua_not_loaded = count_chunk(c));
+        return parse_stream(r, count, sink);
+    }
+    if matches!(kind, DbKind::Body | DbKind::BodyPua) {
+        let parser = crate::body::BodyParser {
+            flevel: opts.flevel,
+            ignore,
+        };
+        return parse_stream(r, |c| body_chunk(c, &parser), sink);
+    }
     let layout = match kind {
         DbKind::FileHash | DbKind::FileHashPua | DbKind::Allow => HashLayout::HashFirst,
         DbKind::SectionHash | DbKind::SectionHashPua => HashLayout::SizeFirst,
@@ -355,10 +372,6 @@ fn parse_kind(
         }
         _ => return Ok(()),
     };
-    if kind.is_pua() && !opts.detect_pua {
-        let count = |c: &[u8]| counted(|s| s.pua_not_loaded = count_chunk(c));
-        return parse_stream(r, count, sink);
-    }
     let parser = HashParser {
         layout,
         flevel: opts.flevel,

@@ -44,6 +44,7 @@ fn extend<const N: usize>(to: &mut Vec<HashRecord<N>>, from: Vec<HashRecord<N>>,
 pub(crate) struct Parsed {
     pub(crate) names: Names,
     pub(crate) hashes: HashSet3,
+    pub(crate) bodies: Vec<crate::BodySig>,
     pub(crate) loaded: u64,
     pub(crate) lines: u64,
     pub(crate) stats: LoadStats,
@@ -115,6 +116,25 @@ pub(crate) fn hash_chunk(chunk: &[u8], parser: &HashParser<'_>) -> Parsed {
             Ok(LineOutcome::Comment) => {}
             Ok(LineOutcome::OutOfLevel) => p.stats.out_of_level += 1,
             Ok(LineOutcome::Ignored) => p.stats.ignored += 1,
+            Err(e) => p.errors.push((p.lines, e)),
+        }
+    }
+    p
+}
+
+/// Parse body-signature lines of one chunk.
+pub(crate) fn body_chunk(chunk: &[u8], parser: &crate::body::BodyParser<'_>) -> Parsed {
+    let mut p = Parsed::default();
+    for line in lines(chunk) {
+        p.lines += 1;
+        match parser.parse_line(line, &mut p.names) {
+            Ok((LineOutcome::Added, Some(sig))) => {
+                p.loaded += 1;
+                p.bodies.push(sig);
+            }
+            Ok((LineOutcome::OutOfLevel, _)) => p.stats.out_of_level += 1,
+            Ok((LineOutcome::Ignored, _)) => p.stats.ignored += 1,
+            Ok(_) => {}
             Err(e) => p.errors.push((p.lines, e)),
         }
     }

@@ -74,8 +74,23 @@ struct Layout {
     size_of_headers: u32,
 }
 
+/// What body signatures' offsets need of a PE file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeInfo {
+    /// The sections, in header order.
+    pub sections: Vec<Section>,
+    /// The entry point's file offset.
+    pub entry: u64,
+}
+
 /// The sections of a PE file, or `None` when it is not a valid one.
 pub fn sections(data: &[u8]) -> Option<Vec<Section>> {
+    parse(data).map(|i| i.sections)
+}
+
+/// Sections and entry point of a PE file, or `None` when it is not a valid
+/// one.
+pub fn parse(data: &[u8]) -> Option<PeInfo> {
     if !(data.starts_with(b"MZ") || data.starts_with(b"ZM")) {
         return None;
     }
@@ -94,7 +109,11 @@ pub fn sections(data: &[u8]) -> Option<Vec<Section>> {
     let layout = read_optional_header(data, opt, soh)?;
     let headers: &[ImageSectionHeader] = data.read_slice_at(opt + soh, count.into()).ok()?;
     let list = layout_sections(headers, &layout, data.len() as u64)?;
-    entry_point_is_mapped(&list, &layout, data.len() as u64).then_some(list)
+    let entry = entry_offset(&list, &layout, data.len() as u64)?;
+    Some(PeInfo {
+        sections: list,
+        entry,
+    })
 }
 
 fn read_optional_header(data: &[u8], opt: u64, soh: u64) -> Option<Layout> {
@@ -191,14 +210,17 @@ fn layout_sections(
     (!out.is_empty()).then_some(out)
 }
 
-fn entry_point_is_mapped(list: &[Section], layout: &Layout, fsize: u64) -> bool {
+/// The entry point's file offset; `None` when it lies in no section's raw
+/// data nor in the headers (ClamAV then treats the file as broken).
+fn entry_offset(list: &[Section], layout: &Layout, fsize: u64) -> Option<u64> {
     let ep = layout.entry;
     if ep < align_up(layout.size_of_headers, layout.salign) {
-        return u64::from(ep) < fsize;
+        return (u64::from(ep) < fsize).then_some(u64::from(ep));
     }
     list.iter()
         .rev()
-        .any(|s| s.rsz != 0 && s.rva <= ep && u64::from(ep) < u64::from(s.rva) + u64::from(s.rsz))
+        .find(|s| s.rsz != 0 && s.rva <= ep && u64::from(ep) < u64::from(s.rva) + u64::from(s.rsz))
+        .map(|s| u64::from(s.raw) + u64::from(ep - s.rva))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `bolwerk` binary, compiled into one test binary
 //! (as ripgrep does).
 
+mod body;
 mod cli;
 mod containers;
 mod daemon;
