@@ -6,6 +6,7 @@
 mod clamscan;
 mod daemon;
 mod db;
+mod inventory;
 mod limits;
 mod load;
 mod native;
@@ -37,6 +38,8 @@ enum Command {
         #[command(subcommand)]
         command: db::DbCommand,
     },
+    /// Find software from vendors a policy phases out; merge fleet reports.
+    Inventory(inventory::InventoryArgs),
 }
 
 /// clamscan's command line, for the binary invoked as `clamscan`.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             Command::Clamscan(a) => clamscan::run(a),
             Command::Daemon(a) => daemon::run(a),
             Command::Db { command } => db::run(command),
+            Command::Inventory(a) => inventory::run(a),
         }
     };
     match result {

@@ -6,5 +6,6 @@ mod cli;
 mod containers;
 mod daemon;
 mod differential;
+mod inventory;
 mod testfiles;
 mod util;

@@ -1,0 +1,66 @@
+//! Sources of evidence: each reads one kind of record on the target (a
+//! package database, unit files, a registry hive, app bundles) and reports
+//! what matches the policy.
+//!
+//! A source whose data is absent (no dpkg on a Red Hat system, no hive on
+//! Linux) reports nothing; only data that is there and cannot be read is
+//! an error.
+
+mod codesign;
+mod dpkg;
+mod macos;
+mod paths;
+mod procfs;
+mod rpm;
+mod rpmheader;
+mod systemd;
+
+pub use codesign::team_id;
+pub use dpkg::{parse_status, DpkgPackage};
+pub use macos::{read_bundle, Bundle};
+pub use procfs::{parse_modules, process_names};
+pub use rpm::RpmPackage;
+pub use rpmheader::{parse_header_blob, RpmHeader};
+
+use crate::error::Result;
+use crate::finding::Finding;
+use crate::policy::Policy;
+use crate::target::Target;
+
+/// One kind of evidence.
+pub trait Source {
+    /// The source's name in reports (`dpkg`).
+    fn name(&self) -> &'static str;
+
+    /// Whether the source can read this target (live-only sources say no
+    /// to an offline root).
+    fn applies(&self, target: &Target) -> bool {
+        let _ = target;
+        true
+    }
+
+    /// Append what matches the policy to `out`.
+    fn collect(&self, target: &Target, policy: &Policy, out: &mut Vec<Finding>) -> Result<()>;
+}
+
+/// Every source, in report order.
+pub fn all() -> Vec<Box<dyn Source>> {
+    vec![
+        Box::new(dpkg::Dpkg),
+        Box::new(rpm::Rpm),
+        Box::new(paths::Paths),
+        Box::new(systemd::Systemd),
+        Box::new(procfs::Modules),
+        Box::new(procfs::Processes),
+        Box::new(macos::Bundles),
+    ]
+}
+
+/// Read a file of the target, `None` when it does not exist.
+fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::error::Error::io(path, e)),
+    }
+}
