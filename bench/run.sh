@@ -9,7 +9,9 @@
 #      i.e. essentially the database load;
 #   b. the same database plus a recursive scan of /usr/share/clamav-testfiles;
 #   c. a recursive scan of real files (REALDIR, default /usr/lib/python3)
-#      with the tiny test-3.cvd, i.e. start-up, walking and per-file cost.
+#      with the tiny test-3.cvd, i.e. start-up, walking and per-file cost;
+#   d. official-size body signatures (.ndb, 200k at SCALE=1.0, some planted
+#      to match the clamav-testfiles) loaded and run over REALDIR.
 # Each measurement is repeated RUNS times; the table reports the median wall
 # time and the largest peak RSS. Both tools' exit codes are checked against
 # what they reported, and the number of infected files is compared between
@@ -72,6 +74,16 @@ if [[ ! -f $SET_DIR/complete ]]; then
     touch "$SET_DIR/complete"
 fi
 SIGS=$(cat "$DB_DIR"/synth.* | wc -l)
+# Body signatures (.ndb) of official size, planted so that real files match.
+BODY_DIR=$BENCH_DATA/ndb-scale-$SCALE
+if [[ ! -f $BODY_DIR/complete ]]; then
+    log "generating body signatures at scale $SCALE in $BODY_DIR ..."
+    rm -rf "$BODY_DIR"
+    mkdir -p "$BODY_DIR"
+    python3 "$GEN" "$BODY_DIR/db" --only ndb --scale "$SCALE" --plant "$TESTFILES" >&2
+    touch "$BODY_DIR/complete"
+fi
+BODY_SIGS=$(wc -l <"$BODY_DIR/db/synth.ndb")
 TINY=$BENCH_DATA/tiny.txt
 [[ -s $TINY ]] || printf 'a small, harmless text file\n' >"$TINY"
 
@@ -143,7 +155,7 @@ row() {
 }
 
 # Warm the page cache so the first run does not pay for reading the database from disk.
-cat "$DB_DIR"/synth.* "$TEST_CVD" >/dev/null
+cat "$DB_DIR"/synth.* "$BODY_DIR"/db/synth.ndb "$TEST_CVD" >/dev/null
 find "$REALDIR" -type f -exec cat {} + >/dev/null
 NFILES=$(find "$TESTFILES" -type f | wc -l)
 SIGS_H=$(awk -v n="$SIGS" 'BEGIN {if (n >= 1e6) printf "%.1fM", n / 1e6; else if (n >= 1e3) printf "%.0fk", n / 1e3; else print n}')
@@ -154,6 +166,8 @@ row "load hash DB ($SIGS_H sigs) + scan clamav-testfiles ($NFILES files)" --no-s
 # clamav-testfiles would not do: clamscan unpacks them, bolwerk does not yet).
 NREAL=$(find "$REALDIR" -type f | wc -l)
 row "scan $REALDIR ($NREAL files) with test-3.cvd" --no-summary -r -d "$TEST_CVD" "$REALDIR"
+BODY_H=$(awk -v n="$BODY_SIGS" 'BEGIN {if (n >= 1e3) printf "%.0fk", n / 1e3; else print n}')
+row "load body DB ($BODY_H .ndb sigs) + scan $REALDIR" --no-summary -r -d "$BODY_DIR/db" "$REALDIR"
 
 # ---------------------------------------------------------------- report
 CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)

@@ -1,7 +1,8 @@
 //! Matching body signatures: one multi-pattern pass, then verification.
 //!
-//! Each signature contributes one *atom*: the longest run of exact bytes in
-//! the part of its pattern before the first unbounded gap (`*`). All atoms
+//! Each signature contributes one *atom*: up to four exact bytes, the most
+//! selective window of the exact runs in the part of its pattern before the
+//! first unbounded gap (`*`). All atoms
 //! go into one Aho-Corasick automaton; a buffer is scanned once, and only
 //! where an atom occurs is its signature verified — from each start the
 //! bounded gaps before the atom allow, token by token, with a step budget
@@ -77,6 +78,7 @@ impl BodyMatcher {
         let automaton = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .dense_depth(DENSE_DEPTH)
                 .build(&patterns)
                 .expect("atoms are plain byte strings")
         });
@@ -164,9 +166,14 @@ fn choose_atom(tokens: &[Token]) -> Option<(Vec<u8>, (u64, u64))> {
                 let mut i = 0;
                 while i < run.len() {
                     let len = run[i..].iter().take_while(|m| m.mask == 0xff).count();
-                    if len >= 2 && best.as_ref().is_none_or(|b| len > b.0.len()) {
-                        let atom = run[i..i + len].iter().map(|m| m.value).collect();
-                        best = Some((atom, (min + i as u64, max + i as u64)));
+                    if len >= 2 {
+                        let exact: Vec<u8> = run[i..i + len].iter().map(|m| m.value).collect();
+                        let (at, atom) = best_window(&exact);
+                        let better = best.as_ref().is_none_or(|b| quality(atom) > quality(&b.0));
+                        if better {
+                            let skip = (i + at) as u64;
+                            best = Some((atom.to_vec(), (min + skip, max + skip)));
+                        }
                     }
                     i += len.max(1);
                 }
@@ -193,6 +200,35 @@ fn choose_atom(tokens: &[Token]) -> Option<(Vec<u8>, (u64, u64))> {
         }
     }
     best
+}
+
+/// Automaton states this close to the root get a full transition table.
+/// The crate's default (3) costs up to 64 Ki tables of 256 entries with
+/// hundreds of thousands of atoms; two levels keep the hot states fast.
+const DENSE_DEPTH: usize = 2;
+
+/// Longest atom taken from a pattern. Short atoms keep the automaton small
+/// and quick to build (yara-x uses four bytes); verification does the rest.
+const ATOM_MAX: usize = 4;
+
+/// How selective an atom is likely to be: longer is better, and bytes that
+/// fill files (0x00, 0xff, NOP, INT3, spaces) count for little.
+fn quality(atom: &[u8]) -> u32 {
+    atom.iter()
+        .map(|&b| match b {
+            0x00 | 0xff | 0x90 | 0xcc | 0x20 => 1,
+            _ => 4,
+        })
+        .sum()
+}
+
+/// The best window of at most [`ATOM_MAX`] bytes in an exact run.
+fn best_window(exact: &[u8]) -> (usize, &[u8]) {
+    let n = exact.len().min(ATOM_MAX);
+    (0..=exact.len() - n)
+        .map(|at| (at, &exact[at..at + n]))
+        .max_by_key(|(at, w)| (quality(w), std::cmp::Reverse(*at)))
+        .expect("runs are at least two bytes")
 }
 
 /// The allowed match starts, inclusive, or `None` when the offset cannot
