@@ -169,9 +169,11 @@ impl Scanner {
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
-        let object = path.join("//");
-        for d in self.engine.scan(data, &ctx, &opts) {
-            found.push(self.found(&d, &object));
+        let detections = self.engine.scan(data, &ctx, &opts);
+        if !detections.is_empty() {
+            // Joined only when something matched: most objects match nothing.
+            let object = path.join("//");
+            found.extend(detections.iter().map(|d| self.found(d, &object)));
         }
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());

@@ -28,14 +28,8 @@ fn central(
         let Ok(file) = archive.by_index(i) else {
             continue; // unsupported method, encrypted, damaged header
         };
-        if !file.is_file() {
-            continue;
-        }
-        let name = file.name().ok().map(|n| n.into_owned());
-        if let Some(bytes) = read_child(file, budget)? {
-            if emit(name, bytes, budget, visit).is_break() {
-                break;
-            }
+        if member(file, budget, visit)?.is_break() {
+            break;
         }
     }
     Ok(())
@@ -48,15 +42,25 @@ fn local_headers(
 ) -> Result<(), UnpackError> {
     let mut cursor = Cursor::new(data);
     while let Ok(Some(file)) = zip::read::read_zipfile_from_stream(&mut cursor) {
-        if !file.is_file() {
-            continue;
-        }
-        let name = file.name().ok().map(|n| n.into_owned());
-        if let Some(bytes) = read_child(file, budget)? {
-            if emit(name, bytes, budget, visit).is_break() {
-                break;
-            }
+        if member(file, budget, visit)?.is_break() {
+            break;
         }
     }
     Ok(())
+}
+
+/// Read one member (directories have no content) and hand it on.
+fn member<R: std::io::Read>(
+    file: zip::read::ZipFile<'_, R>,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<crate::Flow, UnpackError> {
+    if !file.is_file() {
+        return Ok(crate::Flow::Continue(()));
+    }
+    let name = file.name().ok().map(|n| n.into_owned());
+    match read_child(file, budget)? {
+        Some(bytes) => Ok(emit(name, bytes, budget, visit)),
+        None => Ok(crate::Flow::Continue(())),
+    }
 }
