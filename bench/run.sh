@@ -11,7 +11,9 @@
 #   c. a recursive scan of real files (REALDIR, default /usr/lib/python3)
 #      with the tiny test-3.cvd, i.e. start-up, walking and per-file cost;
 #   d. official-size body signatures (.ndb, 200k at SCALE=1.0, some planted
-#      to match the clamav-testfiles) loaded and run over REALDIR.
+#      to match the clamav-testfiles) loaded and run over REALDIR;
+#   e. the same plus official-size logical signatures (.ldb, 100k at
+#      SCALE=1.0) in the same pass.
 # Each measurement is repeated RUNS times; the table reports the median wall
 # time and the largest peak RSS. Both tools' exit codes are checked against
 # what they reported, and the number of infected files is compared between
@@ -84,6 +86,16 @@ if [[ ! -f $BODY_DIR/complete ]]; then
     touch "$BODY_DIR/complete"
 fi
 BODY_SIGS=$(wc -l <"$BODY_DIR/db/synth.ndb")
+# Logical signatures (.ldb) of official size.
+LDB_DIR=$BENCH_DATA/ldb-scale-$SCALE
+if [[ ! -f $LDB_DIR/complete ]]; then
+    log "generating logical signatures at scale $SCALE in $LDB_DIR ..."
+    rm -rf "$LDB_DIR"
+    mkdir -p "$LDB_DIR"
+    python3 "$GEN" "$LDB_DIR/db" --only ldb --scale "$SCALE" >&2
+    touch "$LDB_DIR/complete"
+fi
+LDB_SIGS=$(wc -l <"$LDB_DIR/db/synth.ldb")
 TINY=$BENCH_DATA/tiny.txt
 [[ -s $TINY ]] || printf 'a small, harmless text file\n' >"$TINY"
 
@@ -155,7 +167,7 @@ row() {
 }
 
 # Warm the page cache so the first run does not pay for reading the database from disk.
-cat "$DB_DIR"/synth.* "$BODY_DIR"/db/synth.ndb "$TEST_CVD" >/dev/null
+cat "$DB_DIR"/synth.* "$BODY_DIR"/db/synth.ndb "$LDB_DIR"/db/synth.ldb "$TEST_CVD" >/dev/null
 find "$REALDIR" -type f -exec cat {} + >/dev/null
 NFILES=$(find "$TESTFILES" -type f | wc -l)
 SIGS_H=$(awk -v n="$SIGS" 'BEGIN {if (n >= 1e6) printf "%.1fM", n / 1e6; else if (n >= 1e3) printf "%.0fk", n / 1e3; else print n}')
@@ -168,6 +180,8 @@ NREAL=$(find "$REALDIR" -type f | wc -l)
 row "scan $REALDIR ($NREAL files) with test-3.cvd" --no-summary -r -d "$TEST_CVD" "$REALDIR"
 BODY_H=$(awk -v n="$BODY_SIGS" 'BEGIN {if (n >= 1e3) printf "%.0fk", n / 1e3; else print n}')
 row "load body DB ($BODY_H .ndb sigs) + scan $REALDIR" --no-summary -r -d "$BODY_DIR/db" "$REALDIR"
+LDB_H=$(awk -v n="$LDB_SIGS" 'BEGIN {if (n >= 1e3) printf "%.0fk", n / 1e3; else print n}')
+row "load $BODY_H .ndb + $LDB_H .ldb sigs + scan $REALDIR" --no-summary -r -d "$BODY_DIR/db" -d "$LDB_DIR/db" "$REALDIR"
 
 # ---------------------------------------------------------------- report
 CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)

@@ -31,14 +31,16 @@
 mod body;
 mod digests;
 mod hashindex;
+mod logical;
 
 pub use body::ObjectContext;
 
 use bolwerk_sigs::{LoadStats, NameId, Names, SignatureSet, Source};
 
-use crate::body::BodyMatcher;
+use crate::body::{BodyMatcher, Owner, Pattern};
 use crate::digests::Digests;
 use crate::hashindex::{HashIndex, HashIndex3};
+use crate::logical::LogicalMatcher;
 
 /// The hash function a signature uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +62,8 @@ pub enum SigKind {
     SectionHash(HashType),
     /// A body signature (`.ndb`).
     Body,
+    /// A logical signature (`.ldb`).
+    Logical,
 }
 
 /// One match.
@@ -93,6 +97,7 @@ pub struct Engine {
     section: HashIndex3,
     allow: HashIndex3,
     bodies: BodyMatcher,
+    logical: LogicalMatcher,
     stats: LoadStats,
     known: u64,
 }
@@ -101,11 +106,14 @@ impl Engine {
     /// Compile a signature set.
     pub fn build(set: SignatureSet) -> Engine {
         let mut known = set.known_signatures();
+        let (logical, sub_patterns, refused) = LogicalMatcher::build(set.logical);
+        let mut patterns: Vec<Pattern> = set.bodies.into_iter().map(Pattern::from).collect();
+        patterns.extend(sub_patterns);
         let ((file, bodies), (section, allow)) = rayon::join(
             || {
                 rayon::join(
                     || HashIndex3::build(set.file_hashes),
-                    || BodyMatcher::build(set.bodies),
+                    || BodyMatcher::build(patterns),
                 )
             },
             || {
@@ -117,13 +125,18 @@ impl Engine {
         );
         let (bodies, unmatchable) = bodies;
         let mut stats = set.stats;
-        if unmatchable > 0 {
-            known -= unmatchable;
-            *stats
-                .unsupported
-                .entry("ndb (no literal to find it by)")
-                .or_default() += unmatchable;
-        }
+        let mut skip = |what: &'static str, n: u64| {
+            if n > 0 {
+                known -= n;
+                *stats.unsupported.entry(what).or_default() += n;
+            }
+        };
+        let lone = unmatchable
+            .iter()
+            .filter(|o| matches!(o, Owner::Body(_)))
+            .count();
+        skip("ndb (no literal to find it by)", lone as u64);
+        skip("ldb (PCRE does not compile)", refused.len() as u64);
         Engine {
             names: set.names,
             sources: set.sources,
@@ -131,6 +144,7 @@ impl Engine {
             section,
             allow,
             bodies,
+            logical,
             stats,
             known,
         }
@@ -188,7 +202,7 @@ impl Engine {
     /// Whether any body signature is loaded (then every object's bytes
     /// matter).
     pub fn has_bodies(&self) -> bool {
-        self.bodies.len() > 0
+        self.bodies.len() > 0 || self.logical.len() > 0
     }
 
     /// Approximate heap bytes held by the tables and names.
@@ -218,13 +232,7 @@ impl Engine {
             }
         }
         if found.is_empty() || opts.all_match {
-            found.extend(self.bodies.scan(data, ctx, opts.all_match).into_iter().map(
-                |(name, offset)| Detection {
-                    name,
-                    kind: SigKind::Body,
-                    offset,
-                },
-            ));
+            self.scan_patterns(data, ctx, opts.all_match, &mut found);
         }
         if found.is_empty() || self.allowed(size, &mut digests) {
             return Vec::new();
@@ -233,6 +241,24 @@ impl Engine {
             found.truncate(1);
         }
         found
+    }
+
+    /// Body and logical signatures: one pass over the bytes, then the
+    /// logical expressions.
+    fn scan_patterns(
+        &self,
+        data: &[u8],
+        ctx: &ObjectContext,
+        all: bool,
+        found: &mut Vec<Detection>,
+    ) {
+        let detection = |kind| move |(name, offset)| Detection { name, kind, offset };
+        let mut hits = self.bodies.scan(data, ctx, all);
+        found.extend(hits.bodies.drain(..).map(detection(SigKind::Body)));
+        if found.is_empty() || all {
+            let logical = self.logical.eval(data, ctx, &hits, all);
+            found.extend(logical.into_iter().map(detection(SigKind::Logical)));
+        }
     }
 
     fn scan_section(
@@ -329,6 +355,7 @@ mod tests {
             target: 1,
             entry: None,
             sections: sections.to_vec(),
+            containers: Vec::new(),
         }
     }
 
@@ -384,5 +411,56 @@ mod tests {
         assert!(e
             .scan(&data, &pe(&[(200, 700)]), &ScanOptions::default())
             .is_empty());
+    }
+
+    /// Counts, modifiers, blocks, negation and PCRE, as measured with
+    /// clamscan 1.4.6 on the same bytes (`--allmatch`, binary file so no
+    /// text normalisation applies).
+    #[test]
+    fn logical_signatures() {
+        let e = engine(&[(
+            "t.ldb",
+            "Cnt.Eq4;Engine:81-255,Target:0;0=4;6161\n\
+             Cnt.Eq2;Engine:81-255,Target:0;0=2;6161\n\
+             Cnt.Gt3;Engine:81-255,Target:0;0>3;6161\n\
+             Cnt.Wild2;Engine:81-255,Target:0;0=2;6161??61\n\
+             Nocase.A;Engine:81-255,Target:0;0&1;6161616161::i;68656c6c6f\n\
+             Nocase.B;Engine:81-255,Target:0;0=3;41414141::i\n\
+             Full.A;Engine:81-255,Target:0;0=1;68656c6c6f::f\n\
+             Full.B;Engine:81-255,Target:0;0=2;68656c6c6f::f\n\
+             Block.A;Engine:81-255,Target:0;(0|1)>4,2;6161;6c6c\n\
+             Block.C;Engine:81-255,Target:0;(0|1)=6,2;6161;6c6c\n\
+             Neg.A;Engine:81-255,Target:0;0&1=0;6161;7a7a7a\n\
+             Neg.B;Engine:81-255,Target:0;0&1=0;6161;68656c6c6f\n\
+             Pcre.A;Engine:81-255,Target:0;0&1;6161;0/hel+o\\s+w/\n\
+             Pcre.B;Engine:81-255,Target:0;1=2;6161;0/hel+o/g\n\
+             Pcre.C;Engine:81-255,Target:0;1=1;6161;0/hel+o/g\n\
+             Wide.A;Engine:81-255,Target:0;0;77696465::w\n\
+             Size.A;Engine:81-255,Target:0,FileSize:1-10;0;6161\n\
+             Pe.A;Engine:81-255,Target:1;0;6161\n",
+        )]);
+        let data = b"\x01xxaaaaaxx hello world AAAA hello_x w\0i\0d\0e\0\0\0";
+        let all = e.scan(data, &none(), &ScanOptions { all_match: true });
+        let mut names: Vec<String> = all.iter().map(|d| e.name(d.name)).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "Block.A",
+                "Block.C",
+                "Cnt.Eq4",
+                "Cnt.Gt3",
+                "Cnt.Wild2",
+                "Full.B",
+                "Neg.A",
+                "Nocase.A",
+                "Nocase.B",
+                "Pcre.A",
+                "Pcre.B",
+                "Wide.A"
+            ]
+        );
+        assert!(all.iter().all(|d| d.kind == SigKind::Logical));
+        assert_eq!(e.scan(data, &none(), &ScanOptions::default()).len(), 1);
     }
 }

@@ -144,7 +144,8 @@ impl Scanner {
     pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
-        let _ = self.scan_layer(data, 0, &mut Vec::new(), &mut budget, &mut found);
+        let mut trail = Trail::default();
+        let _ = self.scan_layer(data, 0, &mut trail, &mut budget, &mut found);
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
         }
@@ -160,19 +161,20 @@ impl Scanner {
         &self,
         data: &[u8],
         depth: u32,
-        path: &mut Vec<String>,
+        trail: &mut Trail,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
         let ft = file_type(data);
-        let ctx = self.context(data, ft);
+        let mut ctx = self.context(data, ft);
+        ctx.containers.clone_from(&trail.types);
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
         let detections = self.engine.scan(data, &ctx, &opts);
         if !detections.is_empty() {
             // Joined only when something matched: most objects match nothing.
-            let object = path.join("//");
+            let object = trail.names.join("//");
             found.extend(detections.iter().map(|d| self.found(d, &object)));
         }
         if !found.is_empty() && !self.settings.all_match {
@@ -187,9 +189,13 @@ impl Scanner {
         }
         let mut flow = Flow::Continue(());
         let mut visit = |child: Child, budget: &mut Budget| {
-            path.push(child.name.unwrap_or_else(|| "(unnamed)".to_string()));
-            flow = self.scan_layer(&child.data, depth + 1, path, budget, found);
-            path.pop();
+            trail
+                .names
+                .push(child.name.unwrap_or_else(|| "(unnamed)".to_string()));
+            trail.types.push(ft.cl_type());
+            flow = self.scan_layer(&child.data, depth + 1, trail, budget, found);
+            trail.names.pop();
+            trail.types.pop();
             flow
         };
         if let Err(UnpackError::Limit(l)) = unpack(data, ft, budget, &mut visit) {
@@ -230,6 +236,7 @@ impl Scanner {
                 .iter()
                 .map(|s| (u64::from(s.raw), u64::from(s.rsz)))
                 .collect(),
+            containers: Vec::new(),
         }
     }
 
@@ -247,6 +254,14 @@ impl Scanner {
             object: object.to_string(),
         }
     }
+}
+
+/// Where an object is: the names of the members leading to it and the
+/// types of the containers holding it, outermost first.
+#[derive(Default)]
+struct Trail {
+    names: Vec<String>,
+    types: Vec<&'static str>,
 }
 
 /// The detection ClamAV reports for an exceeded limit.
@@ -271,6 +286,7 @@ fn kind_name(kind: SigKind) -> &'static str {
         SigKind::SectionHash(HashType::Sha1) => "pe-section-sha1",
         SigKind::SectionHash(HashType::Sha256) => "pe-section-sha256",
         SigKind::Body => "body",
+        SigKind::Logical => "logical",
     }
 }
 

@@ -160,6 +160,30 @@ pub fn parse_offset(s: &str) -> Result<Offset, Error> {
     Ok(Offset { anchor, float })
 }
 
+impl Offset {
+    /// Whether it counts from an executable's entry point or sections.
+    pub fn is_executable_relative(&self) -> bool {
+        matches!(
+            self.anchor,
+            Anchor::EntryPoint(_)
+                | Anchor::Section(..)
+                | Anchor::SectionWhole(_)
+                | Anchor::LastSection(_)
+        )
+    }
+}
+
+/// Refuse an entry-point or section offset for a target that is not an
+/// executable type (PE 1, ELF 6, Mach-O 9), as ClamAV does.
+pub(crate) fn check_offset_target(offset: &Offset, target: u8) -> Result<(), Error> {
+    if offset.is_executable_relative() && ![1, 6, 9].contains(&target) {
+        return Err(Error::malformed(format!(
+            "entry-point and section offsets need an executable target type (1, 6 or 9), not {target}"
+        )));
+    }
+    Ok(())
+}
+
 /// Parse a hex pattern.
 pub fn parse_pattern(hex: &str) -> Result<Vec<Token>, Error> {
     if hex.len() > MAX_PATTERN_CHARS {
@@ -410,6 +434,7 @@ impl BodyParser<'_> {
                 .map_err(|_| Error::malformed(format!("invalid target type '{t}'")))?,
         };
         let offset = parse_offset(text(f[2])?)?;
+        check_offset_target(&offset, target)?;
         let tokens = parse_pattern(text(f[3])?)?;
         if self.ignore.ignores(name, line) {
             return Ok((Ignored, None));

@@ -104,6 +104,8 @@ pub enum LineOutcome {
     OutOfLevel,
     /// An ignore list names the signature.
     Ignored,
+    /// A signature using a feature this version does not match (named).
+    Unsupported(&'static str),
 }
 
 /// Parses hash lines into a [`HashSet3`] and a [`Names`] arena.

@@ -16,6 +16,10 @@ pub enum DbKind {
     Body,
     /// `.ndu`: body signatures of potentially unwanted applications.
     BodyPua,
+    /// `.ldb`: logical signatures.
+    Logical,
+    /// `.ldu`: logical signatures of potentially unwanted applications.
+    LogicalPua,
     /// `.fp` `.sfp`: allow list of whole-file hashes.
     Allow,
     /// `.ign` `.ign2`: signatures to drop.
@@ -44,6 +48,8 @@ impl DbKind {
             "mdu" | "msu" => DbKind::SectionHashPua,
             "ndb" => DbKind::Body,
             "ndu" => DbKind::BodyPua,
+            "ldb" => DbKind::Logical,
+            "ldu" => DbKind::LogicalPua,
             "fp" | "sfp" => DbKind::Allow,
             "ign" | "ign2" => DbKind::Ignore,
             "info" => DbKind::Info,
@@ -59,7 +65,7 @@ impl DbKind {
     pub fn is_pua(self) -> bool {
         matches!(
             self,
-            DbKind::FileHashPua | DbKind::SectionHashPua | DbKind::BodyPua
+            DbKind::FileHashPua | DbKind::SectionHashPua | DbKind::BodyPua | DbKind::LogicalPua
         )
     }
 }
@@ -67,8 +73,8 @@ impl DbKind {
 /// Extensions ClamAV loads that this version does not match yet.
 fn unsupported_ext(ext: &str) -> Option<&'static str> {
     const EXTS: &[&str] = &[
-        "ldb", "ldu", "cdb", "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp", "yar", "yara",
-        "sdb", "zmd", "rmd", "db", "cat", "ioc", "pwdb",
+        "cdb", "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp", "yar", "yara", "sdb", "zmd",
+        "rmd", "db", "cat", "ioc", "pwdb",
     ];
     EXTS.iter().copied().find(|e| *e == ext)
 }
@@ -81,9 +87,10 @@ mod tests {
     fn kinds() {
         assert_eq!(DbKind::from_name("main.hsb"), Some(DbKind::FileHash));
         assert_eq!(DbKind::from_name("x.msu"), Some(DbKind::SectionHashPua));
+        assert_eq!(DbKind::from_name("daily.ldb"), Some(DbKind::Logical));
         assert_eq!(
-            DbKind::from_name("daily.ldb"),
-            Some(DbKind::Unsupported("ldb"))
+            DbKind::from_name("daily.cdb"),
+            Some(DbKind::Unsupported("cdb"))
         );
         assert_eq!(DbKind::from_name("COPYING"), None);
         assert_eq!(DbKind::from_name("notes.txt"), None);

@@ -6,6 +6,8 @@
 //!
 //! * body signatures (`.ndb`, and `.ndu` on request): byte patterns with
 //!   wildcards, offsets and target types;
+//! * logical signatures (`.ldb`, and `.ldu` on request): subsignatures
+//!   (patterns, PCRE, byte compares) combined by a counted expression;
 //! * hash signatures: `.hdb` `.hsb` (whole files), `.mdb` `.msb` (PE
 //!   sections), the PUA variants `.hdu` `.hsu` `.mdu` `.msu` (on request),
 //!   allow lists `.fp` `.sfp` and ignore lists `.ign` `.ign2`;
@@ -13,7 +15,7 @@
 //!   `.cld` (verified through its signed `.info`) and unsigned `.cud`;
 //! * the built-in pack compiled into bolwerk.
 //!
-//! Formats it recognises but does not match yet (`.ldb`, `.cdb`, …) are
+//! Formats it recognises but does not match yet (`.cdb`, `.cbc`, …) are
 //! counted in [`LoadStats::unsupported`], never silently dropped.
 //!
 //! Every file is treated as hostile: lines are bounded by the formats'
@@ -43,6 +45,7 @@ mod hex;
 mod ign;
 mod kind;
 mod loader;
+mod logical;
 mod names;
 mod parse;
 
@@ -57,4 +60,8 @@ pub use hex::encode as hex_encode;
 pub use ign::IgnoreList;
 pub use kind::DbKind;
 pub use loader::{ContainerInfo, LoadOptions, LoadStats, Loader, SignatureSet, Source, FLEVEL};
+pub use logical::{
+    parse_expr, ByteCompare, CountOp, Expr, LogicalParser, LogicalSig, NumberFormat, PcreFlags,
+    SubSig, TargetDesc,
+};
 pub use names::{NameId, Names};

@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use crate::cvd::{self, ContainerKind, Header};
 use crate::hash::{HashLayout, HashParser, HashSet3};
 use crate::names::{NameId, Names};
-use crate::parse::{add_stats, body_chunk, count_chunk, hash_chunk, parse_stream, Parsed};
+use crate::parse::{
+    add_stats, body_chunk, count_chunk, hash_chunk, logical_chunk, parse_stream, Parsed,
+};
 use crate::{DbKind, Error, ErrorKind, IgnoreList};
 
 /// The functionality level this engine reports, as ClamAV 1.4 does. Lines
@@ -76,6 +78,13 @@ pub struct LoadStats {
     pub ignore_entries: u64,
 }
 
+impl LoadStats {
+    /// Count one signature of an unsupported kind.
+    pub(crate) fn unsupported_one(&mut self, what: &'static str) {
+        *self.unsupported.entry(what).or_default() += 1;
+    }
+}
+
 /// A verified container, for reporting.
 #[derive(Clone, Debug)]
 pub struct ContainerInfo {
@@ -104,6 +113,8 @@ pub struct SignatureSet {
     pub allow: HashSet3,
     /// Body signatures.
     pub bodies: Vec<crate::BodySig>,
+    /// Logical signatures.
+    pub logical: Vec<crate::LogicalSig>,
     /// The files the signatures came from, in load order.
     pub sources: Vec<Source>,
     /// The containers opened.
@@ -316,6 +327,10 @@ fn load_unit(
             b.name.0 += shift;
             b
         }));
+        set.logical.extend(p.logical.into_iter().map(|mut l| {
+            l.name.0 += shift;
+            l
+        }));
         add_stats(&mut set.stats, p.stats);
         loaded += p.loaded;
         diags.extend(
@@ -358,6 +373,13 @@ fn parse_kind(
             ignore,
         };
         return parse_stream(r, |c| body_chunk(c, &parser), sink);
+    }
+    if matches!(kind, DbKind::Logical | DbKind::LogicalPua) {
+        let parser = crate::logical::LogicalParser {
+            flevel: opts.flevel,
+            ignore,
+        };
+        return parse_stream(r, |c| logical_chunk(c, &parser), sink);
     }
     let layout = match kind {
         DbKind::FileHash | DbKind::FileHashPua | DbKind::Allow => HashLayout::HashFirst,

@@ -45,6 +45,7 @@ pub(crate) struct Parsed {
     pub(crate) names: Names,
     pub(crate) hashes: HashSet3,
     pub(crate) bodies: Vec<crate::BodySig>,
+    pub(crate) logical: Vec<crate::LogicalSig>,
     pub(crate) loaded: u64,
     pub(crate) lines: u64,
     pub(crate) stats: LoadStats,
@@ -116,6 +117,7 @@ pub(crate) fn hash_chunk(chunk: &[u8], parser: &HashParser<'_>) -> Parsed {
             Ok(LineOutcome::Comment) => {}
             Ok(LineOutcome::OutOfLevel) => p.stats.out_of_level += 1,
             Ok(LineOutcome::Ignored) => p.stats.ignored += 1,
+            Ok(LineOutcome::Unsupported(what)) => p.stats.unsupported_one(what),
             Err(e) => p.errors.push((p.lines, e)),
         }
     }
@@ -124,16 +126,40 @@ pub(crate) fn hash_chunk(chunk: &[u8], parser: &HashParser<'_>) -> Parsed {
 
 /// Parse body-signature lines of one chunk.
 pub(crate) fn body_chunk(chunk: &[u8], parser: &crate::body::BodyParser<'_>) -> Parsed {
+    record_chunk(
+        chunk,
+        |line, names| parser.parse_line(line, names),
+        |p, sig| p.bodies.push(sig),
+    )
+}
+
+/// Parse logical-signature lines of one chunk.
+pub(crate) fn logical_chunk(chunk: &[u8], parser: &crate::logical::LogicalParser<'_>) -> Parsed {
+    record_chunk(
+        chunk,
+        |line, names| parser.parse_line(line, names),
+        |p, sig| p.logical.push(sig),
+    )
+}
+
+/// Parse the lines of one chunk with a parser that yields one record per
+/// line, kept by `keep`.
+fn record_chunk<T>(
+    chunk: &[u8],
+    parse: impl Fn(&[u8], &mut Names) -> Result<(LineOutcome, Option<T>), Error>,
+    keep: impl Fn(&mut Parsed, T),
+) -> Parsed {
     let mut p = Parsed::default();
     for line in lines(chunk) {
         p.lines += 1;
-        match parser.parse_line(line, &mut p.names) {
+        match parse(line, &mut p.names) {
             Ok((LineOutcome::Added, Some(sig))) => {
                 p.loaded += 1;
-                p.bodies.push(sig);
+                keep(&mut p, sig);
             }
             Ok((LineOutcome::OutOfLevel, _)) => p.stats.out_of_level += 1,
             Ok((LineOutcome::Ignored, _)) => p.stats.ignored += 1,
+            Ok((LineOutcome::Unsupported(what), _)) => p.stats.unsupported_one(what),
             Ok(_) => {}
             Err(e) => p.errors.push((p.lines, e)),
         }

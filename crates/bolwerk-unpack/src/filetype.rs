@@ -57,6 +57,37 @@ pub enum FileType {
 }
 
 impl FileType {
+    /// ClamAV's name for the type, as logical signatures' `Container` and
+    /// `Intermediates` name it.
+    pub fn cl_type(self) -> &'static str {
+        match self {
+            FileType::MsExe => "CL_TYPE_MSEXE",
+            FileType::Elf => "CL_TYPE_ELF",
+            FileType::MachO => "CL_TYPE_MACHO",
+            FileType::Ole2 => "CL_TYPE_MSOLE2",
+            FileType::Pdf => "CL_TYPE_PDF",
+            FileType::Zip => "CL_TYPE_ZIP",
+            FileType::Gzip => "CL_TYPE_GZ",
+            FileType::Bzip2 => "CL_TYPE_BZ",
+            FileType::Xz => "CL_TYPE_XZ",
+            FileType::SevenZip => "CL_TYPE_7Z",
+            FileType::Rar => "CL_TYPE_RAR",
+            FileType::Cab => "CL_TYPE_MSCAB",
+            FileType::Tar => "CL_TYPE_POSIX_TAR",
+            FileType::Cpio(CpioKind::BinLe | CpioKind::BinBe) => "CL_TYPE_CPIO_OLD",
+            FileType::Cpio(CpioKind::Odc) => "CL_TYPE_CPIO_ODC",
+            FileType::Cpio(CpioKind::Newc) => "CL_TYPE_CPIO_NEWC",
+            FileType::Mail => "CL_TYPE_MAIL",
+            FileType::BinHex => "CL_TYPE_BINHEX",
+            FileType::Szdd => "CL_TYPE_MSSZDD",
+            FileType::Tnef => "CL_TYPE_TNEF",
+            FileType::Html => "CL_TYPE_HTML",
+            FileType::Rtf => "CL_TYPE_RTF",
+            FileType::Text => "CL_TYPE_TEXT_ASCII",
+            FileType::Unknown => "CL_TYPE_BINARY_DATA",
+        }
+    }
+
     /// Whether objects of this type hold other objects this crate reads.
     pub fn is_container(self) -> bool {
         matches!(

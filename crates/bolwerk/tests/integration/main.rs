@@ -7,5 +7,6 @@ mod containers;
 mod daemon;
 mod differential;
 mod inventory;
+mod logical;
 mod testfiles;
 mod util;

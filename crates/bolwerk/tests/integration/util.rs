@@ -122,3 +122,29 @@ macro_rules! eqnice {
         }
     }};
 }
+
+/// Run clamscan and `bolwerk clamscan --no-builtin` with the same
+/// arguments in `cwd`; assert that they print the same set of lines and
+/// exit alike, and return bolwerk's lines.
+pub fn same_lines_as_clamscan(cwd: &Path, args: &[&str]) -> std::collections::BTreeSet<String> {
+    let theirs = run(Command::new("clamscan"), cwd, args, None);
+    let mut ours_args = vec!["clamscan", "--no-builtin"];
+    ours_args.extend_from_slice(args);
+    let ours = bolwerk_in(cwd, &ours_args, None);
+    let set = |s: &str| {
+        s.lines()
+            .map(str::to_string)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let (want, got) = (set(&theirs.stdout), set(&ours.stdout));
+    let only_theirs: Vec<_> = want.difference(&got).collect();
+    let only_ours: Vec<_> = got.difference(&want).collect();
+    assert!(
+        only_theirs.is_empty() && only_ours.is_empty(),
+        "only clamscan: {only_theirs:#?}\nonly bolwerk: {only_ours:#?}\nclamscan stderr: {}\nbolwerk stderr: {}",
+        theirs.stderr,
+        ours.stderr
+    );
+    assert_eq!(theirs.code, ours.code);
+    got
+}

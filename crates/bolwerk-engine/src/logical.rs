@@ -1,0 +1,437 @@
+//! Evaluating logical signatures once the body pass has run.
+//!
+//! Pattern subsignatures are found by the body matcher's single pass
+//! (their atoms share its automata); what it reports is every match start
+//! of every subsignature. Here, per object, each logical signature that
+//! had a match (or whose expression holds with none) is checked against
+//! its target description; then its byte compares read numbers near their
+//! trigger's matches, its PCRE subsignatures run when their trigger
+//! expression holds, and the expression is evaluated over the counts.
+//!
+//! PCRE subsignatures use PCRE2 (with its JIT when available), so
+//! look-around and back-references work as in ClamAV. PCRE2's own match
+//! and heap limits bound each run; matches counted per subsignature are
+//! capped at [`MAX_PCRE_MATCHES`].
+
+use bolwerk_sigs::{
+    ByteCompare, CountOp, Expr, LogicalSig, NameId, NumberFormat, Offset, PcreFlags, SubSig,
+    TargetDesc,
+};
+use pcre2::bytes::{Regex, RegexBuilder};
+
+use crate::body::{start_range, BodyHits, ObjectContext, Owner, Pattern, SubHits};
+
+/// Most matches a global (`g`) PCRE subsignature counts.
+pub const MAX_PCRE_MATCHES: u32 = 4096;
+
+/// A PCRE subsignature, compiled.
+struct Pcre {
+    sub: u8,
+    trigger: Expr,
+    offset: Option<Offset>,
+    flags: PcreFlags,
+    regex: Regex,
+}
+
+/// One logical signature, compiled.
+struct Compiled {
+    name: NameId,
+    target: TargetDesc,
+    expr: Expr,
+    subsigs: usize,
+    pcre: Vec<Pcre>,
+    compares: Vec<(u8, ByteCompare)>,
+}
+
+/// The compiled logical signatures.
+#[derive(Default)]
+pub(crate) struct LogicalMatcher {
+    sigs: Vec<Compiled>,
+    /// Signatures whose expression can hold with no pattern matched:
+    /// evaluated for every object.
+    always: Vec<u32>,
+}
+
+impl std::fmt::Debug for LogicalMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LogicalMatcher({} signatures)", self.sigs.len())
+    }
+}
+
+/// Why a logical signature could not be compiled.
+pub(crate) enum Refused {
+    /// A PCRE subsignature does not compile.
+    Pcre,
+}
+
+impl LogicalMatcher {
+    /// Compile: the matcher, the patterns for the body pass, and the
+    /// signatures refused.
+    pub(crate) fn build(sigs: Vec<LogicalSig>) -> (LogicalMatcher, Vec<Pattern>, Vec<Refused>) {
+        let mut m = LogicalMatcher::default();
+        let mut patterns = Vec::new();
+        let mut refused = Vec::new();
+        for sig in sigs {
+            let index = m.sigs.len() as u32;
+            match compile(sig, index, &mut patterns) {
+                Ok(c) => {
+                    let zeros = vec![0u32; c.subsigs];
+                    if c.expr.eval(&zeros) || c.pcre.iter().any(|p| p.trigger.eval(&zeros)) {
+                        m.always.push(index);
+                    }
+                    m.sigs.push(c);
+                }
+                Err((r, pats)) => {
+                    patterns.truncate(pats);
+                    refused.push(r);
+                }
+            }
+        }
+        (m, patterns, refused)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sigs.len()
+    }
+
+    /// The signatures that match, given the body pass's subsignature
+    /// matches; stops after the first unless `all`.
+    pub(crate) fn eval(
+        &self,
+        data: &[u8],
+        ctx: &ObjectContext,
+        hits: &BodyHits,
+        all: bool,
+    ) -> Vec<(NameId, u64)> {
+        let mut candidates: Vec<u32> = hits.subs.iter().map(|h| h.lsig).collect();
+        candidates.extend(&self.always);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut found = Vec::new();
+        for i in candidates {
+            let lo = hits.subs.partition_point(|h| h.lsig < i);
+            let hi = hits.subs.partition_point(|h| h.lsig <= i);
+            if let Some(at) = self.sigs[i as usize].matches(data, ctx, &hits.subs[lo..hi]) {
+                found.push((self.sigs[i as usize].name, at));
+                if !all {
+                    break;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Compile one signature, appending its patterns; on failure, the reason
+/// and how many patterns there were before it.
+fn compile(
+    sig: LogicalSig,
+    index: u32,
+    patterns: &mut Vec<Pattern>,
+) -> Result<Compiled, (Refused, usize)> {
+    let before = patterns.len();
+    let mut c = Compiled {
+        name: sig.name,
+        subsigs: sig.subsigs.len(),
+        target: sig.target,
+        expr: sig.expr,
+        pcre: Vec::new(),
+        compares: Vec::new(),
+    };
+    for (i, sub) in sig.subsigs.into_iter().enumerate() {
+        let i = i as u8;
+        match sub {
+            SubSig::Body {
+                offset,
+                variants,
+                fullword,
+                wide_from,
+            } => {
+                for (v, tokens) in variants.into_iter().enumerate() {
+                    patterns.push(Pattern {
+                        tokens,
+                        offset,
+                        target: c.target.target,
+                        owner: Owner::Sub {
+                            lsig: index,
+                            sub: i,
+                            fullword,
+                            wide: v >= wide_from,
+                        },
+                    });
+                }
+            }
+            SubSig::Pcre {
+                offset,
+                trigger,
+                regex,
+                flags,
+            } => {
+                let regex = build_regex(&regex, &flags, offset.as_ref())
+                    .map_err(|_| (Refused::Pcre, before))?;
+                c.pcre.push(Pcre {
+                    sub: i,
+                    trigger,
+                    offset,
+                    flags,
+                    regex,
+                });
+            }
+            SubSig::ByteCompare(b) => c.compares.push((i, b)),
+        }
+    }
+    Ok(c)
+}
+
+/// Whether a PCRE subsignature must match right at its offset.
+fn anchored(flags: &PcreFlags, offset: Option<&Offset>) -> bool {
+    flags.anchored || offset.is_some_and(|o| o.float == 0 && !flags.rolling)
+}
+
+fn build_regex(
+    text: &str,
+    flags: &PcreFlags,
+    offset: Option<&Offset>,
+) -> Result<Regex, pcre2::Error> {
+    let mut pattern = String::with_capacity(text.len() + 16);
+    if flags.ungreedy {
+        pattern.push_str("(?U)");
+    }
+    if anchored(flags, offset) {
+        pattern.push_str("\\G");
+    }
+    pattern.push_str("(?:");
+    pattern.push_str(text);
+    pattern.push(')');
+    RegexBuilder::new()
+        .caseless(flags.caseless)
+        .dotall(flags.dotall)
+        .multi_line(flags.multiline)
+        .extended(flags.extended)
+        .jit_if_available(true)
+        .build(&pattern)
+}
+
+impl Compiled {
+    /// The offset reported when the signature matches this object.
+    fn matches(&self, data: &[u8], ctx: &ObjectContext, hits: &[SubHits]) -> Option<u64> {
+        if !applies(&self.target, data.len() as u64, ctx) {
+            return None;
+        }
+        let mut counts = vec![0u32; self.subsigs];
+        for h in hits {
+            counts[usize::from(h.sub)] = h.count;
+        }
+        for (i, b) in &self.compares {
+            let last = hits.iter().find(|h| h.sub == b.trigger).map(|h| h.last);
+            counts[usize::from(*i)] = u32::from(last.is_some_and(|at| byte_compare(b, data, at)));
+        }
+        for p in &self.pcre {
+            if p.trigger.eval(&counts) {
+                counts[usize::from(p.sub)] = run_pcre(p, data, ctx);
+            }
+        }
+        self.expr
+            .eval(&counts)
+            .then(|| hits.iter().map(|h| h.first).min().unwrap_or(0))
+    }
+}
+
+/// Whether the target description admits this object.
+fn applies(t: &TargetDesc, size: u64, ctx: &ObjectContext) -> bool {
+    let within = |r: Option<(u64, u64)>, v: Option<u64>| {
+        r.is_none_or(|(lo, hi)| v.is_some_and(|v| lo <= v && v <= hi))
+    };
+    let pe = ctx.target == 1;
+    let sections = pe.then_some(ctx.sections.len() as u64);
+    (t.target == 0 || t.target == ctx.target)
+        && within(t.file_size, Some(size))
+        && within(t.entry_point, ctx.entry)
+        && within(t.sections.map(|(a, b)| (a.into(), b.into())), sections)
+        && container_matches(t, &ctx.containers)
+}
+
+fn container_matches(t: &TargetDesc, chain: &[&str]) -> bool {
+    let container = match t.container.as_deref() {
+        None => true,
+        Some("CL_TYPE_ANY") => chain.is_empty(),
+        Some(c) => chain.last() == Some(&c),
+    };
+    let n = t.intermediates.len();
+    let intermediates = n == 0
+        || (chain.len() >= n
+            && t.intermediates
+                .iter()
+                .zip(&chain[chain.len() - n..])
+                .all(|(want, got)| want == "CL_TYPE_ANY" || want == got));
+    container && intermediates
+}
+
+/// Matches of a PCRE subsignature, counted (at most one unless global).
+fn run_pcre(p: &Pcre, data: &[u8], ctx: &ObjectContext) -> u32 {
+    let (lo, hi) = match &p.offset {
+        None => (0, data.len() as u64),
+        Some(o) => match start_range(o, data.len() as u64, ctx) {
+            Some(r) => r,
+            None => return 0,
+        },
+    };
+    let Ok(lo) = usize::try_from(lo) else {
+        return 0;
+    };
+    if lo > data.len() {
+        return 0;
+    }
+    let floating = p.offset.is_some_and(|o| o.float > 0);
+    let subject = if floating && p.flags.encompass {
+        &data[..usize::try_from(hi).unwrap_or(usize::MAX).min(data.len())]
+    } else {
+        data
+    };
+    let last_start = if floating { hi } else { u64::MAX };
+    let limit = if p.flags.global { MAX_PCRE_MATCHES } else { 1 };
+    let mut count = 0;
+    let mut at = lo.min(subject.len());
+    while count < limit {
+        let Ok(Some(m)) = p.regex.find_at(subject, at) else {
+            break;
+        };
+        if m.start() as u64 > last_start {
+            break;
+        }
+        count += 1;
+        at = if m.end() > m.start() {
+            m.end()
+        } else {
+            m.end() + 1
+        };
+        if at > subject.len() || anchored(&p.flags, p.offset.as_ref()) {
+            break;
+        }
+    }
+    count
+}
+
+/// Whether the comparison holds, read relative to the trigger's match at
+/// `start` (ClamAV reads at the trigger's last match).
+fn byte_compare(b: &ByteCompare, data: &[u8], start: u64) -> bool {
+    let Some(value) = start
+        .checked_add_signed(b.offset)
+        .and_then(|pos| usize::try_from(pos).ok())
+        .and_then(|p| data.get(p..))
+        .and_then(|bytes| read_number(b, bytes))
+    else {
+        return false;
+    };
+    b.comparisons.iter().all(|&(op, want)| match op {
+        CountOp::Eq => value == want,
+        CountOp::Gt => value > want,
+        CountOp::Lt => value < want,
+    })
+}
+
+/// The number a byte compare reads from the start of `bytes`.
+fn read_number(b: &ByteCompare, bytes: &[u8]) -> Option<u64> {
+    let len = usize::from(b.len);
+    if b.format == NumberFormat::Binary {
+        let raw = bytes.get(..len)?;
+        let fold = |acc: u64, &x: &u8| (acc << 8) | u64::from(x);
+        return Some(if b.little_endian {
+            raw.iter().rev().fold(0, fold)
+        } else {
+            raw.iter().fold(0, fold)
+        });
+    }
+    let window = &bytes[..len.min(bytes.len())];
+    let (digits, radix) = match b.format {
+        NumberFormat::Hex => (window, 16),
+        NumberFormat::Auto => match window.strip_prefix(b"0x") {
+            Some(rest) => (rest, 16),
+            None => (window, 10),
+        },
+        _ => (window, 10),
+    };
+    let n = digits
+        .iter()
+        .take_while(|c| (**c as char).is_digit(radix))
+        .count();
+    if n == 0 || (b.exact && n != digits.len()) || (b.exact && window.len() < len) {
+        return None;
+    }
+    let text = std::str::from_utf8(&digits[..n]).ok()?;
+    let value = u64::from_str_radix(text, radix).ok()?;
+    Some(if b.little_endian && radix == 16 {
+        swap_hex(value, n.div_ceil(2))
+    } else {
+        value
+    })
+}
+
+/// Reverse the byte order of a value that was `bytes` long.
+fn swap_hex(v: u64, bytes: usize) -> u64 {
+    let le = v.to_le_bytes();
+    le[..bytes.min(8)]
+        .iter()
+        .fold(0, |acc, &x| (acc << 8) | u64::from(x))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compare(spec: &str) -> ByteCompare {
+        let line = format!("X;Target:0;0&1;4142;{spec}");
+        let ign = bolwerk_sigs::IgnoreList::default();
+        let p = bolwerk_sigs::LogicalParser {
+            flevel: bolwerk_sigs::FLEVEL,
+            ignore: &ign,
+        };
+        let (_, sig) = p
+            .parse_line(line.as_bytes(), &mut bolwerk_sigs::Names::new())
+            .unwrap();
+        match sig.unwrap().subsigs.pop().unwrap() {
+            SubSig::ByteCompare(b) => b,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_read_as_asked() {
+        let data = b"AB0x1f 0042 \x34\x12 ff10";
+        let at = |spec: &str, start: u64| byte_compare(&compare(spec), data, start);
+        assert!(at("0(>>2#ab4#=31)", 0), "auto hex");
+        assert!(at("0(>>7#db4#=42)", 0), "decimal");
+        assert!(at("0(>>12#ib2#=0x3412)", 0), "binary big endian");
+        assert!(at("0(>>12#il2#=0x1234)", 0), "binary little endian");
+        assert!(at("0(>>15#hb4#=0xff10)", 0), "hex text");
+        assert!(at("0(>>15#hl4#=0x10ff)", 0), "hex text, little endian");
+        assert!(at("0(>>7#db4#>40,<43)", 0), "two comparisons");
+        assert!(!at("0(>>7#db4#>42)", 0));
+        assert!(!at("0(>>8#dbe4#=42)", 0), "exact: three digits only");
+        assert!(at("0(>>8#db4#=42)", 0), "not exact: the digits there are");
+        assert!(at("0(<<2#db4#=42)", 9), "before the trigger");
+        assert!(!at("0(>>99#ib2#=1)", 0), "past the end");
+    }
+
+    #[test]
+    fn containers() {
+        let t = |c: Option<&str>, i: &[&str]| TargetDesc {
+            container: c.map(str::to_string),
+            intermediates: i.iter().map(|s| s.to_string()).collect(),
+            ..TargetDesc::default()
+        };
+        let chain = ["CL_TYPE_ZIP", "CL_TYPE_GZ"];
+        assert!(container_matches(&t(Some("CL_TYPE_GZ"), &[]), &chain));
+        assert!(!container_matches(&t(Some("CL_TYPE_ZIP"), &[]), &chain));
+        assert!(container_matches(&t(Some("CL_TYPE_ANY"), &[]), &[]));
+        assert!(!container_matches(&t(Some("CL_TYPE_ANY"), &[]), &chain));
+        assert!(container_matches(
+            &t(None, &["CL_TYPE_ZIP", "CL_TYPE_ANY"]),
+            &chain
+        ));
+        assert!(!container_matches(
+            &t(None, &["CL_TYPE_GZ", "CL_TYPE_ZIP"]),
+            &chain
+        ));
+    }
+}
