@@ -45,6 +45,8 @@ pub struct Config {
     pub builtin: bool,
     /// Load PUA signatures (`DetectPUA`).
     pub detect_pua: bool,
+    /// Map a cached compiled engine of the databases, and write one.
+    pub cache: bool,
     /// Scan limits (`MaxScanSize`, `MaxFileSize`, `MaxRecursion`, `MaxFiles`).
     pub limits: Limits,
     /// Paths not scanned by SCAN and friends (`ExcludePath`, regexes).
@@ -81,6 +83,7 @@ impl Default for Config {
             databases: Vec::new(),
             builtin: true,
             detect_pua: false,
+            cache: true,
             limits: Limits::default(),
             exclude_paths: Vec::new(),
             self_check: Duration::from_secs(600),

@@ -7,14 +7,18 @@
 //! wait for a reload and none fails because of one. Only one reload runs
 //! at a time; a request for another while one runs is folded into it. A
 //! reload that fails keeps the engine in use.
+//!
+//! With the cache on (the default), large databases load as a mapped
+//! compiled image: the old and new generations then share most pages with
+//! the page cache, so a reload does not double the daemon's memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime};
 
-use bolwerk_engine::Engine;
-use bolwerk_sigs::{ErrorKind, LoadOptions, Loader, SignatureSet};
+use bolwerk_engine::{cache, Engine};
+use bolwerk_sigs::LoadOptions;
 
 use crate::error::Error;
 use crate::log::Log;
@@ -28,6 +32,8 @@ pub struct DbSpec {
     pub builtin: bool,
     /// Load PUA signatures.
     pub detect_pua: bool,
+    /// Use the compiled-engine cache (see `bolwerk_engine::cache`).
+    pub cache: bool,
 }
 
 /// One loaded engine and what identifies it.
@@ -139,54 +145,65 @@ impl Database {
 }
 
 fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
-    let mut loader = Loader::new(LoadOptions {
-        detect_pua: spec.detect_pua,
-        ..LoadOptions::default()
+    let loaded = cache::load(&cache::Request {
+        paths: spec.paths.clone(),
+        builtin: spec.builtin,
+        options: LoadOptions {
+            detect_pua: spec.detect_pua,
+            ..LoadOptions::default()
+        },
+        cache: spec.cache,
     });
-    if spec.builtin {
-        loader.add_builtin();
+    for e in &loaded.errors {
+        log.line(&format!("ERROR: {e}"));
     }
-    let mut failed = 0;
-    for p in &spec.paths {
-        if let Err(e) = loader.add_path(p) {
-            log.line(&format!("ERROR: {}: {e}", p.display()));
-            failed += 1;
-        }
+    for w in &loaded.warnings {
+        log.line(&format!("WARNING: {w}"));
     }
-    if failed > 0 && failed == spec.paths.len() && !spec.builtin {
+    if !loaded.errors.is_empty() && loaded.errors.len() >= spec.paths.len() && !spec.builtin {
         return Err(Error::new(crate::error::ErrorKind::Database(
             "no database could be loaded".into(),
         )));
     }
-    let (set, diags) = loader.finish();
-    for d in &diags {
-        let level = match d.kind() {
-            ErrorKind::Malformed(_) => "WARNING",
-            _ => "ERROR",
-        };
-        log.line(&format!("{level}: {d}"));
+    if let Some(image) = &loaded.image {
+        log.line(&format!("Engine image: {}", image.display()));
     }
-    let version = version_string(&set);
     Ok(Generation {
-        engine: Arc::new(Engine::build(set)),
-        version,
+        engine: Arc::new(loaded.engine),
+        version: version_string(&spec.paths),
     })
 }
 
 /// `VERSION`'s answer: bolwerk's name and version, then, as clamd does,
-/// the version and build time of the `daily` database when one is loaded.
-fn version_string(set: &SignatureSet) -> String {
+/// the version and build time of the `daily` database when one is loaded
+/// (read from its header).
+fn version_string(paths: &[PathBuf]) -> String {
     let own = concat!("bolwerk ", env!("CARGO_PKG_VERSION"));
-    let daily = set.containers.iter().find(|c| {
-        c.path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("daily."))
-    });
-    match daily {
-        Some(c) => format!("{own}/{}/{}", c.header.version, ctime(&c.header)),
+    match paths.iter().find_map(|p| daily_header(p)) {
+        Some(h) => format!("{own}/{}/{}", h.version, ctime(&h)),
         None => own.to_string(),
     }
+}
+
+/// The header of `daily.cvd` or `daily.cld` at or in `p`.
+fn daily_header(p: &Path) -> Option<bolwerk_sigs::Header> {
+    let candidates: Vec<PathBuf> = if p.is_dir() {
+        ["daily.cld", "daily.cvd"]
+            .iter()
+            .map(|n| p.join(n))
+            .collect()
+    } else {
+        vec![p.to_path_buf()]
+    };
+    candidates.into_iter().find_map(|c| {
+        let name = c.file_name()?.to_str()?;
+        if !name.starts_with("daily.") {
+            return None;
+        }
+        let mut head = [0u8; 512];
+        std::io::Read::read_exact(&mut std::fs::File::open(&c).ok()?, &mut head).ok()?;
+        bolwerk_sigs::cvd::parse_header(&head).ok()
+    })
 }
 
 /// The database's build time as `ctime` writes it (clamd's format).

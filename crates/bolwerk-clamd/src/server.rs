@@ -93,6 +93,7 @@ fn shared(config: Config, log: Arc<Log>) -> Result<Shared, Error> {
         paths: config.databases.clone(),
         builtin: config.builtin,
         detect_pua: config.detect_pua,
+        cache: config.cache,
     };
     let db = Arc::new(Database::open(spec, log.clone())?);
     let exclude = if config.exclude_paths.is_empty() {

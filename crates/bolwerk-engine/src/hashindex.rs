@@ -5,16 +5,84 @@
 //! any size (`*`, stored as size 0) sort first, so one vector serves both.
 //! The question "does any signature name a file of this size?" is a binary
 //! search too, and it is asked before a file is hashed at all.
+//!
+//! A table is either built in memory or read from a compiled engine image
+//! ([`crate::compiled`]), where it is a run of fixed-size records in the
+//! mapped file: size (u32, little endian), digest, name id (u32). Lookups
+//! decode records in place, so a mapped table costs only the pages a
+//! binary search touches.
+
+use std::cmp::Reverse;
+use std::sync::Arc;
 
 use bolwerk_sigs::{HashRecord, HashSet3, NameId, ANY_SIZE};
-use std::cmp::Reverse;
-
+use memmap2::Mmap;
 use rayon::slice::ParallelSliceMut;
+
+/// Records in memory, or in a mapped image.
+#[derive(Debug)]
+enum Table<const N: usize> {
+    Owned(Vec<HashRecord<N>>),
+    Mapped {
+        map: Arc<Mmap>,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl<const N: usize> Default for Table<N> {
+    fn default() -> Self {
+        Table::Owned(Vec::new())
+    }
+}
+
+/// Bytes of one record in an image.
+pub(crate) const fn stride<const N: usize>() -> usize {
+    N + 8
+}
+
+impl<const N: usize> Table<N> {
+    fn len(&self) -> usize {
+        match self {
+            Table::Owned(v) => v.len(),
+            Table::Mapped { len, .. } => *len,
+        }
+    }
+
+    /// Record `i`: size, digest, name.
+    fn get(&self, i: usize) -> (u32, [u8; N], NameId) {
+        match self {
+            Table::Owned(v) => (v[i].size, v[i].digest, v[i].name),
+            Table::Mapped { map, start, .. } => {
+                let at = start + i * stride::<N>();
+                let rec = &map[at..at + stride::<N>()];
+                let word = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("four bytes"));
+                let digest: [u8; N] = rec[4..4 + N].try_into().expect("digest length");
+                (word(&rec[..4]), digest, NameId(word(&rec[4 + N..])))
+            }
+        }
+    }
+
+    /// The first index whose record is not `< key` (records are sorted).
+    fn partition(&self, below: impl Fn(u32, &[u8; N]) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (size, digest, _) = self.get(mid);
+            if below(size, &digest) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
 
 /// One hash type's signatures, sorted.
 #[derive(Debug, Default)]
 pub(crate) struct HashIndex<const N: usize> {
-    records: Vec<HashRecord<N>>,
+    records: Table<N>,
     /// How many leading records have [`ANY_SIZE`].
     wild: usize,
 }
@@ -41,7 +109,29 @@ impl<const N: usize> HashIndex<N> {
         records.dedup_by(|later, kept| later.size == kept.size && later.digest == kept.digest);
         records.shrink_to_fit();
         let wild = records.partition_point(|r| r.size == ANY_SIZE);
+        HashIndex {
+            records: Table::Owned(records),
+            wild,
+        }
+    }
+
+    /// A table of `len` records at `start` in a mapped image, as
+    /// [`HashIndex::write`] laid it out.
+    pub(crate) fn mapped(map: Arc<Mmap>, start: usize, len: usize) -> Self {
+        let records = Table::Mapped { map, start, len };
+        let wild = records.partition(|size, _| size == ANY_SIZE);
         HashIndex { records, wild }
+    }
+
+    /// Append the records in image layout.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.reserve(self.len() * stride::<N>());
+        for i in 0..self.len() {
+            let (size, digest, name) = self.records.get(i);
+            out.extend_from_slice(&size.to_le_bytes());
+            out.extend_from_slice(&digest);
+            out.extend_from_slice(&name.0.to_le_bytes());
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -54,8 +144,8 @@ impl<const N: usize> HashIndex<N> {
             return true;
         }
         let Some(size) = size else { return false };
-        let i = self.records.partition_point(|r| r.size < size);
-        self.records.get(i).is_some_and(|r| r.size == size)
+        let i = self.records.partition(|s, _| s < size);
+        i < self.len() && self.records.get(i).0 == size
     }
 
     /// Push the names of every record for `(size, digest)` and for
@@ -71,17 +161,20 @@ impl<const N: usize> HashIndex<N> {
 
     fn lookup_exact(&self, size: u32, digest: &[u8; N], out: &mut Vec<NameId>) {
         let key = (size, *digest);
-        let i = self.records.partition_point(|r| (r.size, r.digest) < key);
+        let i = self.records.partition(|s, d| (s, *d) < key);
         out.extend(
-            self.records[i..]
-                .iter()
-                .take_while(|r| r.size == size && r.digest == *digest)
-                .map(|r| r.name),
+            (i..self.len())
+                .map(|j| self.records.get(j))
+                .take_while(|r| r.0 == size && r.1 == *digest)
+                .map(|r| r.2),
         );
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.records.capacity() * std::mem::size_of::<HashRecord<N>>()
+        match &self.records {
+            Table::Owned(v) => v.capacity() * std::mem::size_of::<HashRecord<N>>(),
+            Table::Mapped { .. } => 0,
+        }
     }
 }
 

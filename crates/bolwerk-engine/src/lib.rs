@@ -29,15 +29,20 @@
 #![deny(missing_docs)]
 
 mod body;
+pub mod cache;
+pub mod compiled;
 mod digests;
 mod hashindex;
 mod logical;
 
 pub use body::ObjectContext;
 
-use bolwerk_sigs::{LoadStats, NameId, Names, SignatureSet, Source};
+use std::path::Path;
+
+use bolwerk_sigs::{BodySig, LoadStats, LogicalSig, NameId, SignatureSet, Source};
 
 use crate::body::{BodyMatcher, Owner, Pattern};
+use crate::compiled::{ImageError, Meta, NameTable};
 use crate::digests::Digests;
 use crate::hashindex::{HashIndex, HashIndex3};
 use crate::logical::LogicalMatcher;
@@ -78,6 +83,15 @@ pub struct Detection {
     pub offset: u64,
 }
 
+/// What an engine is assembled from.
+struct Parts {
+    names: NameTable,
+    sources: Vec<Source>,
+    /// Whole-file, PE section and allow-list hashes.
+    tables: [HashIndex3; 3],
+    stats: LoadStats,
+}
+
 /// Sections larger than this are not hashed (ClamAV's allocation cap).
 const MAX_SECTION_HASHED: u64 = 1 << 30;
 
@@ -91,7 +105,7 @@ pub struct ScanOptions {
 /// A compiled signature set.
 #[derive(Debug)]
 pub struct Engine {
-    names: Names,
+    names: NameTable,
     sources: Vec<Source>,
     file: HashIndex3,
     section: HashIndex3,
@@ -105,26 +119,73 @@ pub struct Engine {
 impl Engine {
     /// Compile a signature set.
     pub fn build(set: SignatureSet) -> Engine {
-        let mut known = set.known_signatures();
-        let (logical, sub_patterns, refused) = LogicalMatcher::build(set.logical);
-        let mut patterns: Vec<Pattern> = set.bodies.into_iter().map(Pattern::from).collect();
-        patterns.extend(sub_patterns);
-        let ((file, bodies), (section, allow)) = rayon::join(
+        let ((file, section), allow) = rayon::join(
             || {
                 rayon::join(
                     || HashIndex3::build(set.file_hashes),
-                    || BodyMatcher::build(patterns),
-                )
-            },
-            || {
-                rayon::join(
                     || HashIndex3::build(set.section_hashes),
-                    || HashIndex3::build(set.allow),
                 )
             },
+            || HashIndex3::build(set.allow),
         );
-        let (bodies, unmatchable) = bodies;
-        let mut stats = set.stats;
+        let parts = Parts {
+            names: NameTable::Arena(set.names),
+            sources: set.sources,
+            tables: [file, section, allow],
+            stats: set.stats,
+        };
+        Engine::assemble(parts, set.bodies, set.logical)
+    }
+
+    /// Compile a signature set and write it to `path` as an image that
+    /// [`Engine::open`] maps; `notes` (load diagnostics) are stored with it.
+    /// The engine is returned whether or not the image could be written.
+    pub fn compile(
+        set: SignatureSet,
+        notes: &[String],
+        path: &Path,
+    ) -> (Engine, std::io::Result<()>) {
+        let meta = compiled::encode_meta(&Meta {
+            sources: set.sources.iter().map(Into::into).collect(),
+            stats: (&set.stats).into(),
+            bodies: set.bodies.clone(),
+            logical: set.logical.clone(),
+            notes: notes.to_vec(),
+        });
+        let engine = Engine::build(set);
+        let tables = [&engine.file, &engine.section, &engine.allow];
+        let written = compiled::write(path, tables, &engine.names, &meta);
+        (engine, written)
+    }
+
+    /// Map an image written by [`Engine::compile`]; returns the engine and
+    /// the load diagnostics stored with it.
+    pub fn open(path: &Path) -> Result<(Engine, Vec<String>), ImageError> {
+        let image = compiled::open(path)?;
+        let sources = image
+            .meta
+            .sources
+            .into_iter()
+            .map(|s| s.restore())
+            .collect::<Result<Vec<_>, _>>()?;
+        let parts = Parts {
+            names: image.names,
+            sources,
+            tables: image.tables,
+            stats: image.meta.stats.restore(),
+        };
+        let engine = Engine::assemble(parts, image.meta.bodies, image.meta.logical);
+        Ok((engine, image.meta.notes))
+    }
+
+    /// The engine from its tables and its body and logical signatures.
+    fn assemble(parts: Parts, bodies: Vec<BodySig>, logical: Vec<LogicalSig>) -> Engine {
+        let mut known: u64 = parts.sources.iter().map(|s| s.loaded).sum();
+        let (logical, sub_patterns, refused) = LogicalMatcher::build(logical);
+        let mut patterns: Vec<Pattern> = bodies.into_iter().map(Pattern::from).collect();
+        patterns.extend(sub_patterns);
+        let (bodies, unmatchable) = BodyMatcher::build(patterns);
+        let mut stats = parts.stats;
         let mut skip = |what: &'static str, n: u64| {
             if n > 0 {
                 known -= n;
@@ -137,9 +198,10 @@ impl Engine {
             .count();
         skip("ndb (no literal to find it by)", lone as u64);
         skip("ldb (PCRE does not compile)", refused.len() as u64);
+        let [file, section, allow] = parts.tables;
         Engine {
-            names: set.names,
-            sources: set.sources,
+            names: parts.names,
+            sources: parts.sources,
             file,
             section,
             allow,
@@ -462,5 +524,84 @@ mod tests {
         );
         assert!(all.iter().all(|d| d.kind == SigKind::Logical));
         assert_eq!(e.scan(data, &none(), &ScanOptions::default()).len(), 1);
+    }
+
+    /// An image answers as the engine it was made from, and a damaged,
+    /// truncated or foreign image is refused, never used.
+    #[test]
+    fn compiled_image_round_trip_and_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            ("a.hdb", "44d88612fea8a8f36de82e1278abb02f:68:E.Md5\n"),
+            (
+                "b.hsb",
+                "3395856ce81f2b7382dee72602f798b642f14140:*:E.Sha1:73\n",
+            ),
+            ("s.mdb", "68:44d88612fea8a8f36de82e1278abb02f:Sec.E\n"),
+            ("c.ndb", "Body.E:0:*:2445494341522d5354414e44415244\n"),
+            (
+                "d.ldb",
+                "Logic.E;Engine:81-255,Target:0;0&1;45494341::i;0/STANDARD-[A-Z]+/\n",
+            ),
+        ];
+        let mut loader = Loader::new(LoadOptions::default());
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            loader.add_path(&p).unwrap();
+        }
+        let (set, _) = loader.finish();
+        let image = dir.path().join("engine.bwdb");
+        let (built, written) = Engine::compile(set, &["a note".to_string()], &image);
+        written.unwrap();
+        let (opened, notes) = Engine::open(&image).unwrap();
+        assert_eq!(notes, ["a note"]);
+        let all = ScanOptions { all_match: true };
+        let mut data = vec![0u8; 100];
+        data.extend_from_slice(EICAR);
+        let ctx = pe(&[(0, 100), (100, 68)]);
+        for e in [&built, &opened] {
+            let names: Vec<String> = e
+                .scan(EICAR, &none(), &all)
+                .iter()
+                .map(|d| e.display_name(d.name))
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "E.Md5.UNOFFICIAL",
+                    "E.Sha1.UNOFFICIAL",
+                    "Body.E.UNOFFICIAL",
+                    "Logic.E.UNOFFICIAL"
+                ]
+            );
+            assert_eq!(
+                e.scan(&data, &ctx, &all).len(),
+                3,
+                "section hash, body, logical"
+            );
+        }
+        assert_eq!(built.known_signatures(), opened.known_signatures());
+        assert!(opened.heap_bytes() < built.heap_bytes());
+
+        let bytes = std::fs::read(&image).unwrap();
+        let damaged = |name: &str, data: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, data).unwrap();
+            match Engine::open(&p) {
+                Err(compiled::ImageError::Invalid(why)) => why,
+                other => panic!("{name}: {:?}", other.map(|_| ())),
+            }
+        };
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(damaged("flipped", &flipped).contains("checksum"));
+        assert!(damaged("short", &bytes[..bytes.len() - 8]).contains("header says"));
+        assert!(damaged("tiny", &bytes[..10]).contains("shorter"));
+        let mut foreign = bytes.clone();
+        foreign[8] = 99;
+        assert!(damaged("version", &foreign).contains("version"));
+        assert!(damaged("text", &b"not an engine at all, just text. ".repeat(4)).contains("magic"));
     }
 }

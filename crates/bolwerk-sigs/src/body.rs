@@ -37,7 +37,7 @@ pub const MAX_ALTERNATIVES: usize = 256;
 pub const MAX_PATTERN_CHARS: usize = 1 << 16;
 
 /// One byte of a pattern: matches `b` when `b & mask == value`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ByteMatch {
     /// The bits to match.
     pub value: u8,
@@ -53,7 +53,7 @@ impl ByteMatch {
 }
 
 /// A boundary anchor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Boundary {
     /// `(B)`: between a word byte and a non-word byte, or at either end.
     Word,
@@ -64,7 +64,7 @@ pub enum Boundary {
 }
 
 /// One element of a pattern.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Token {
     /// A run of single-byte matches.
     Bytes(Vec<ByteMatch>),
@@ -87,7 +87,7 @@ pub enum Token {
 }
 
 /// Where a match may start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Anchor {
     /// Anywhere.
     Any,
@@ -106,7 +106,7 @@ pub enum Anchor {
 }
 
 /// An offset: an anchor, and how many bytes further the start may float.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Offset {
     /// Where.
     pub anchor: Anchor,
@@ -115,7 +115,7 @@ pub struct Offset {
 }
 
 /// One body signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BodySig {
     /// Its name.
     pub name: NameId,

@@ -61,6 +61,30 @@ impl DbKind {
         })
     }
 
+    /// An extension of files of this kind ([`DbKind::from_name`] of
+    /// `x.EXT` gives the kind back).
+    pub fn ext(self) -> &'static str {
+        use crate::ContainerKind::*;
+        match self {
+            DbKind::FileHash => "hdb",
+            DbKind::FileHashPua => "hdu",
+            DbKind::SectionHash => "mdb",
+            DbKind::SectionHashPua => "mdu",
+            DbKind::Body => "ndb",
+            DbKind::BodyPua => "ndu",
+            DbKind::Logical => "ldb",
+            DbKind::LogicalPua => "ldu",
+            DbKind::Allow => "fp",
+            DbKind::Ignore => "ign",
+            DbKind::Info => "info",
+            DbKind::Config => "cfg",
+            DbKind::Container(Cvd) => "cvd",
+            DbKind::Container(Cld) => "cld",
+            DbKind::Container(Cud) => "cud",
+            DbKind::Unsupported(ext) => ext,
+        }
+    }
+
     /// Whether signatures of this kind are loaded only on request.
     pub fn is_pua(self) -> bool {
         matches!(
@@ -93,6 +117,12 @@ mod tests {
             Some(DbKind::Unsupported("cdb"))
         );
         assert_eq!(DbKind::from_name("COPYING"), None);
+        for name in [
+            "a.hsb", "a.mdu", "a.ldu", "a.sfp", "a.cld", "a.cdb", "a.ign2",
+        ] {
+            let kind = DbKind::from_name(name).unwrap();
+            assert_eq!(DbKind::from_name(&format!("x.{}", kind.ext())), Some(kind));
+        }
         assert_eq!(DbKind::from_name("notes.txt"), None);
     }
 }

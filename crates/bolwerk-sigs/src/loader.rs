@@ -78,7 +78,28 @@ pub struct LoadStats {
     pub ignore_entries: u64,
 }
 
+/// Notes on signatures read but not matched, besides file extensions.
+const NOTES: &[&str] = &[
+    "ldb macro",
+    "ldb handler type",
+    "ldb icon group",
+    "ndb (no literal to find it by)",
+    "ldb (PCRE does not compile)",
+];
+
 impl LoadStats {
+    /// The static key of [`LoadStats::unsupported`] spelled `key`: an
+    /// unsupported extension or a known note (anything else: "other").
+    pub fn static_key(key: &str) -> &'static str {
+        if let Some(n) = NOTES.iter().find(|n| **n == key) {
+            return n;
+        }
+        match DbKind::from_name(&format!("x.{key}")) {
+            Some(DbKind::Unsupported(ext)) => ext,
+            _ => "other",
+        }
+    }
+
     /// Count one signature of an unsupported kind.
     pub(crate) fn unsupported_one(&mut self, what: &'static str) {
         *self.unsupported.entry(what).or_default() += 1;

@@ -39,7 +39,7 @@ pub const MAX_REGEX: usize = 8 << 10;
 pub type Range<T> = (T, T);
 
 /// Which objects a logical signature applies to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetDesc {
     /// ClamAV target type (0: any).
     pub target: u8,
@@ -57,7 +57,7 @@ pub struct TargetDesc {
 }
 
 /// How a count compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CountOp {
     /// Exactly.
     Eq,
@@ -68,7 +68,7 @@ pub enum CountOp {
 }
 
 /// A logical expression over subsignatures.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Expr {
     /// Subsignature `n` matched.
     Sub(u8),
@@ -245,7 +245,7 @@ impl ExprParser<'_> {
 }
 
 /// Flags of a PCRE subsignature.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PcreFlags {
     /// `g`: count every match, not only the first.
     pub global: bool,
@@ -270,7 +270,7 @@ pub struct PcreFlags {
 }
 
 /// How a byte-compare subsignature reads its number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NumberFormat {
     /// `h`: hexadecimal text.
     Hex,
@@ -283,7 +283,7 @@ pub enum NumberFormat {
 }
 
 /// A byte-compare subsignature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ByteCompare {
     /// The subsignature whose match starts it reads from.
     pub trigger: u8,
@@ -302,7 +302,7 @@ pub struct ByteCompare {
 }
 
 /// One subsignature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SubSig {
     /// A byte pattern; each variant (ASCII, wide) counts.
     Body {
@@ -331,7 +331,7 @@ pub enum SubSig {
 }
 
 /// One logical signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogicalSig {
     /// Its name.
     pub name: NameId,

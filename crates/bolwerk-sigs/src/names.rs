@@ -18,7 +18,9 @@
 use rustc_hash::FxHashMap;
 
 /// The index of a name in a [`Names`] store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct NameId(pub u32);
 
 /// Names in compact form; see the module documentation.

@@ -75,6 +75,9 @@ pub struct ClamscanArgs {
     /// Do not load bolwerk's built-in pack.
     #[arg(long)]
     pub no_builtin: bool,
+    /// Neither use nor write the compiled-engine cache.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
@@ -91,6 +94,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     let loaded = load(&DbRequest {
         paths: &args.database,
         builtin: !args.no_builtin,
+        cache: !args.no_cache,
         detect_pua: on(args.detect_pua),
         strict: false,
     })?;

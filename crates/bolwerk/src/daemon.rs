@@ -34,6 +34,9 @@ pub struct DaemonArgs {
     /// Do not load bolwerk's built-in pack.
     #[arg(long)]
     pub no_builtin: bool,
+    /// Neither use nor write the compiled-engine cache.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Stay in the foreground (always the case; accepted as clamd accepts it).
     #[arg(short = 'F', long)]
     pub foreground: bool,
@@ -81,6 +84,7 @@ fn config(args: &DaemonArgs) -> anyhow::Result<Config> {
         config.databases = default_dirs();
     }
     config.builtin = !args.no_builtin;
+    config.cache = !args.no_cache;
     Ok(config)
 }
 

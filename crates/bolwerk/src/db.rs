@@ -23,6 +23,22 @@ pub enum DbCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Compile databases into an engine image (`.bwdb`) that `-d IMAGE`
+    /// maps instead of parsing the databases again.
+    Compile {
+        /// Database files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The image to write.
+        #[arg(short, long, value_name = "FILE.bwdb")]
+        output: PathBuf,
+        /// Leave out the built-in pack.
+        #[arg(long)]
+        no_builtin: bool,
+        /// Include potentially-unwanted-application signatures.
+        #[arg(long)]
+        detect_pua: bool,
+    },
 }
 
 /// Run a `db` subcommand; returns the exit code.
@@ -30,15 +46,50 @@ pub fn run(cmd: DbCommand) -> anyhow::Result<u8> {
     match cmd {
         DbCommand::Info { paths, builtin } => info(&paths, builtin || paths.is_empty()),
         DbCommand::Verify { paths } => verify(&paths),
+        DbCommand::Compile {
+            paths,
+            output,
+            no_builtin,
+            detect_pua,
+        } => compile(&paths, &output, !no_builtin, detect_pua),
     }
 }
 
-fn info(paths: &[PathBuf], builtin: bool) -> anyhow::Result<u8> {
-    for p in container_files(paths) {
-        print_container(&p);
+fn compile(
+    paths: &[PathBuf],
+    output: &Path,
+    builtin: bool,
+    detect_pua: bool,
+) -> anyhow::Result<u8> {
+    let start = std::time::Instant::now();
+    let (set, diags, failed) = load_set(paths, builtin, detect_pua, |e| eprintln!("ERROR: {e}"));
+    let notes: Vec<String> = diags.iter().map(|d| format!("WARNING: {d}")).collect();
+    for n in &notes {
+        eprintln!("{n}");
     }
+    let (sources, known) = (set.sources.len(), set.known_signatures());
+    let (_, written) = bolwerk_engine::Engine::compile(set, &notes, output);
+    written.map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+    let size = std::fs::metadata(output)?.len();
+    println!(
+        "{}: {known} signatures from {sources} databases, {:.1} MiB, in {:.2} s",
+        output.display(),
+        size as f64 / (1 << 20) as f64,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(u8::from(failed || !diags.is_empty()))
+}
+
+/// Parse databases; a path that cannot be loaded at all goes to `report`
+/// (and makes the third value true).
+fn load_set(
+    paths: &[PathBuf],
+    builtin: bool,
+    detect_pua: bool,
+    report: impl Fn(&bolwerk_sigs::Error),
+) -> (SignatureSet, Vec<bolwerk_sigs::Error>, bool) {
     let mut loader = Loader::new(LoadOptions {
-        detect_pua: true,
+        detect_pua,
         ..LoadOptions::default()
     });
     if builtin {
@@ -47,11 +98,19 @@ fn info(paths: &[PathBuf], builtin: bool) -> anyhow::Result<u8> {
     let mut failed = false;
     for p in paths {
         if let Err(e) = loader.add_path(p) {
-            println!("Error: {e}");
+            report(&e);
             failed = true;
         }
     }
     let (set, diags) = loader.finish();
+    (set, diags, failed)
+}
+
+fn info(paths: &[PathBuf], builtin: bool) -> anyhow::Result<u8> {
+    for p in container_files(paths) {
+        print_container(&p);
+    }
+    let (set, diags, failed) = load_set(paths, builtin, true, |e| println!("Error: {e}"));
     for d in &diags {
         println!("Problem: {d}");
     }

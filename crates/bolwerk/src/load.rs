@@ -1,12 +1,12 @@
 //! Loading the databases a command asked for into an engine, and telling
 //! the user what went wrong on the way.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bolwerk_engine::Engine;
-use bolwerk_sigs::{ErrorKind, LoadOptions, Loader};
+use bolwerk_engine::{cache, Engine};
+use bolwerk_sigs::LoadOptions;
 
 /// bolwerk's own database directory.
 pub const BOLWERK_DB_DIR: &str = "/var/lib/bolwerk";
@@ -23,6 +23,8 @@ pub struct DbRequest<'a> {
     pub detect_pua: bool,
     /// Treat any malformed line as fatal.
     pub strict: bool,
+    /// Use (and fill) the engine cache.
+    pub cache: bool,
 }
 
 /// The loaded engine and what loading cost.
@@ -44,54 +46,37 @@ pub fn default_dirs() -> Vec<PathBuf> {
         .collect()
 }
 
-/// Load and compile; `Err` only when `strict` and something was wrong.
+/// Load and compile (see `bolwerk_engine::cache::load`: a single
+/// `-d FILE.bwdb` is mapped, and with `cache` an image of the databases is
+/// reused or written); `Err` only when `strict` and something was wrong.
 pub fn load(req: &DbRequest<'_>) -> anyhow::Result<Loaded> {
     let start = Instant::now();
-    let mut loader = Loader::new(LoadOptions {
-        detect_pua: req.detect_pua,
-        ..LoadOptions::default()
-    });
-    // The built-in pack loads first: where a user's database has the same
-    // hash, the one loaded later (the user's) is reported, as in ClamAV.
-    if req.builtin {
-        loader.add_builtin();
-    }
     let paths = if req.paths.is_empty() {
         default_dirs()
     } else {
         req.paths.to_vec()
     };
-    let mut errors = 0;
-    for p in &paths {
-        if let Err(e) = loader.add_path(p) {
-            report_error(p, &e.to_string());
-            errors += 1;
-        }
+    let loaded = cache::load(&cache::Request {
+        paths,
+        builtin: req.builtin,
+        options: LoadOptions {
+            detect_pua: req.detect_pua,
+            ..LoadOptions::default()
+        },
+        cache: req.cache,
+    });
+    for w in &loaded.warnings {
+        eprintln!("WARNING: {w}");
     }
-    let (set, diags) = loader.finish();
-    for d in &diags {
-        match d.kind() {
-            ErrorKind::Malformed(_) => eprintln!("WARNING: {d}"),
-            _ => {
-                eprintln!("ERROR: {d}");
-                errors += 1;
-            }
-        }
+    for e in &loaded.errors {
+        eprintln!("ERROR: {e}");
     }
-    if req.strict && (!diags.is_empty() || errors > 0) {
+    if req.strict && (!loaded.warnings.is_empty() || !loaded.errors.is_empty()) {
         anyhow::bail!("database problems found and --strict is set");
     }
     Ok(Loaded {
-        engine: Arc::new(Engine::build(set)),
-        errors,
+        engine: Arc::new(loaded.engine),
+        errors: loaded.errors.len(),
         elapsed: start.elapsed(),
     })
-}
-
-fn report_error(path: &Path, msg: &str) {
-    if msg.starts_with(&path.display().to_string()) {
-        eprintln!("ERROR: {msg}");
-    } else {
-        eprintln!("ERROR: {}: {msg}", path.display());
-    }
 }

@@ -28,6 +28,9 @@ pub struct ScanArgs {
     /// Do not load the built-in pack.
     #[arg(long)]
     pub no_builtin: bool,
+    /// Neither use nor write the compiled-engine cache.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Print only infected files and errors.
     #[arg(short = 'i', long)]
     pub infected: bool,
@@ -75,6 +78,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let loaded = load(&DbRequest {
         paths: &args.database,
         builtin: !args.no_builtin,
+        cache: !args.no_cache,
         detect_pua: args.detect_pua,
         strict: args.strict,
     })?;

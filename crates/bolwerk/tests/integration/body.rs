@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::Command;
 
-use crate::util::{bolwerk_in, run, same_lines_as_clamscan, testfiles, Dir};
+use crate::util::{bolwerk_in, gen_clamdb, run, same_lines_as_clamscan, testfiles, Dir};
 
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
@@ -233,25 +233,7 @@ fn planted_database_matches_the_same_signatures_as_clamscan() {
     ] {
         std::fs::copy(testfiles().join(f), d.join("corpus").join(f)).unwrap();
     }
-    let gen = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/tools/gen-clamdb");
-    let db = d.join("db");
-    let made = run(
-        Command::new("python3"),
-        d.path(),
-        &[
-            gen.to_str().unwrap(),
-            db.to_str().unwrap(),
-            "--scale",
-            "0.002",
-            "--only",
-            "hdb,hsb,mdb,ndb",
-            "--plant",
-            d.join("corpus").to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    let db = gen_clamdb(&d, "0.002", "hdb,hsb,mdb,ndb");
     let args = [
         "--no-summary",
         "--allmatch",

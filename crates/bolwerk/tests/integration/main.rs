@@ -6,6 +6,7 @@ mod cli;
 mod containers;
 mod daemon;
 mod differential;
+mod engine_cache;
 mod inventory;
 mod logical;
 mod testfiles;

@@ -148,3 +148,28 @@ pub fn same_lines_as_clamscan(cwd: &Path, args: &[&str]) -> std::collections::BT
     assert_eq!(theirs.code, ours.code);
     got
 }
+
+/// A database made by `../shared/tools/gen-clamdb` in `d/db`: `scale` of
+/// the official size, of the kinds in `only`, with signatures planted for
+/// the files in `d/corpus`.
+pub fn gen_clamdb(d: &Dir, scale: &str, only: &str) -> PathBuf {
+    let gen = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/gen-clamdb");
+    let db = d.join("db");
+    let made = run(
+        Command::new("python3"),
+        d.path(),
+        &[
+            gen.to_str().unwrap(),
+            db.to_str().unwrap(),
+            "--scale",
+            scale,
+            "--only",
+            only,
+            "--plant",
+            d.join("corpus").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    db
+}

@@ -1,0 +1,353 @@
+//! The engine cache: compiled images of the databases a command loads,
+//! reused while those databases are unchanged.
+//!
+//! An image is named by a key over everything that decides its contents:
+//! this program's version and the image format, the load options, and per
+//! database file its path, size, modification time, inode, and a SHA-256
+//! of its content (whole for files up to 1 MiB; for larger ones the first
+//! and last 64 KiB, with the size and times to catch the rest: a
+//! signature update rewrites the file, which changes them). Images live in
+//! `$XDG_CACHE_HOME/bolwerk/engines` (or `~/.cache/bolwerk/engines`); the
+//! most recently used few are kept.
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use bolwerk_sigs::{DbKind, ErrorKind, LoadOptions, Loader, SignatureSet};
+use sha2::{Digest, Sha256};
+
+use crate::Engine;
+
+/// Images kept in the cache directory; older ones are removed.
+pub const KEEP: usize = 4;
+/// Content hashed whole up to this size; beyond it, the two ends.
+const WHOLE: u64 = 1 << 20;
+const END: u64 = 64 << 10;
+
+/// Databases with fewer signatures than this are compiled on every load
+/// rather than cached: that takes milliseconds.
+pub const MIN_SIGNATURES: u64 = 100_000;
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// Database files and directories.
+    pub paths: Vec<PathBuf>,
+    /// Load the built-in pack (first, so users' signatures win).
+    pub builtin: bool,
+    /// Loader options.
+    pub options: LoadOptions,
+    /// Use the cache: map an image of these databases made earlier, or
+    /// write one.
+    pub cache: bool,
+}
+
+/// A loaded engine and what was said on the way.
+pub struct Loaded {
+    /// The engine.
+    pub engine: Engine,
+    /// Malformed lines (`file:line: why`), each a warning: the rest loaded.
+    pub warnings: Vec<String>,
+    /// Databases that could not be loaded at all.
+    pub errors: Vec<String>,
+    /// The image the engine was mapped from or written to, if any.
+    pub image: Option<PathBuf>,
+}
+
+/// Load databases into an engine: a single `.bwdb` path is mapped as it is;
+/// otherwise, with `cache`, an image of the same databases is mapped when
+/// there is a valid one, and written when there is none (damaged images are
+/// reported among the warnings and rebuilt).
+pub fn load(req: &Request) -> Loaded {
+    let images: Vec<&PathBuf> = req.paths.iter().filter(|p| is_image(p)).collect();
+    if !images.is_empty() {
+        return load_image(req, &images);
+    }
+    let mut warnings = Vec::new();
+    let slot = req
+        .cache
+        .then(|| dir().and_then(|d| image_path(&d, &req.paths, req.builtin, &req.options).ok()))
+        .flatten();
+    if let Some(slot) = slot.as_ref().filter(|s| s.is_file()) {
+        match Engine::open(slot) {
+            Ok((engine, notes)) => {
+                return Loaded {
+                    engine,
+                    warnings: notes,
+                    errors: Vec::new(),
+                    image: Some(slot.clone()),
+                }
+            }
+            Err(e) => {
+                warnings.push(format!("{}: {e}; rebuilding it", slot.display()));
+                let _ = fs::remove_file(slot);
+            }
+        }
+    }
+    let (set, mut notes, errors) = parse(req);
+    let worth = errors.is_empty() && set.known_signatures() >= MIN_SIGNATURES;
+    let (engine, image) = match slot.filter(|_| worth) {
+        Some(slot) => compile_into(set, &notes, slot, &mut warnings),
+        None => (Engine::build(set), None),
+    };
+    warnings.append(&mut notes);
+    Loaded {
+        engine,
+        warnings,
+        errors,
+        image,
+    }
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "bwdb")
+}
+
+fn load_image(req: &Request, images: &[&PathBuf]) -> Loaded {
+    let fail = |msg: String| Loaded {
+        engine: Engine::build(SignatureSet::default()),
+        warnings: Vec::new(),
+        errors: vec![msg],
+        image: None,
+    };
+    if req.paths.len() > 1 || req.builtin {
+        return fail(format!(
+            "{}: an engine image (.bwdb) is used alone, without other databases or the built-in pack",
+            images[0].display()
+        ));
+    }
+    match Engine::open(images[0]) {
+        Ok((engine, notes)) => Loaded {
+            engine,
+            warnings: notes,
+            errors: Vec::new(),
+            image: Some(images[0].clone()),
+        },
+        Err(e) => fail(format!("{}: {e}", images[0].display())),
+    }
+}
+
+/// Parse the databases: the set, the malformed-line warnings, and the
+/// databases that failed as a whole.
+fn parse(req: &Request) -> (SignatureSet, Vec<String>, Vec<String>) {
+    let mut loader = Loader::new(req.options.clone());
+    if req.builtin {
+        loader.add_builtin();
+    }
+    let mut errors = Vec::new();
+    for p in &req.paths {
+        if let Err(e) = loader.add_path(p) {
+            let msg = e.to_string();
+            let shown = p.display().to_string();
+            errors.push(if msg.starts_with(&shown) {
+                msg
+            } else {
+                format!("{shown}: {msg}")
+            });
+        }
+    }
+    let (set, diags) = loader.finish();
+    let mut warnings = Vec::new();
+    for d in diags {
+        match d.kind() {
+            ErrorKind::Malformed(_) => warnings.push(d.to_string()),
+            _ => errors.push(d.to_string()),
+        }
+    }
+    (set, warnings, errors)
+}
+
+/// Build the engine and write its image to the cache.
+fn compile_into(
+    set: SignatureSet,
+    notes: &[String],
+    slot: PathBuf,
+    warnings: &mut Vec<String>,
+) -> (Engine, Option<PathBuf>) {
+    let dir = slot.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if let Err(e) = fs::create_dir_all(&dir) {
+        warnings.push(format!("engine cache {}: {e}", dir.display()));
+        return (Engine::build(set), None);
+    }
+    let (engine, written) = Engine::compile(set, notes, &slot);
+    match written {
+        Ok(()) => {
+            prune(&dir, &slot);
+            (engine, Some(slot))
+        }
+        Err(e) => {
+            warnings.push(format!("engine cache {}: {e}", slot.display()));
+            (engine, None)
+        }
+    }
+}
+
+/// The cache directory, if a home or cache directory is known.
+pub fn dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("bolwerk").join("engines"))
+}
+
+/// The image path for these databases in `dir`.
+pub fn image_path(
+    dir: &Path,
+    paths: &[PathBuf],
+    builtin: bool,
+    opts: &LoadOptions,
+) -> std::io::Result<PathBuf> {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(crate::compiled::VERSION.to_le_bytes());
+    h.update([u8::from(builtin), u8::from(opts.detect_pua)]);
+    h.update(opts.flevel.to_le_bytes());
+    for file in database_files(paths)? {
+        key_file(&mut h, &file)?;
+    }
+    let key: String = h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(dir.join(format!("{key}.bwdb")))
+}
+
+/// Every database file the paths name, in a stable order.
+fn database_files(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if fs::metadata(p)?.is_dir() {
+            let mut files: Vec<PathBuf> = fs::read_dir(p)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|f| {
+                    f.is_file()
+                        && f.file_name()
+                            .and_then(|n| n.to_str())
+                            .and_then(DbKind::from_name)
+                            .is_some()
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn key_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
+    let abs = fs::canonicalize(path)?;
+    let meta = fs::metadata(&abs)?;
+    h.update(abs.as_os_str().as_encoded_bytes());
+    h.update([0]);
+    for n in [
+        meta.len(),
+        meta.ino(),
+        meta.mtime() as u64,
+        meta.mtime_nsec() as u64,
+        meta.ctime() as u64,
+        meta.ctime_nsec() as u64,
+    ] {
+        h.update(n.to_le_bytes());
+    }
+    let mut f = File::open(&abs)?;
+    if meta.len() <= WHOLE {
+        let mut buf = Vec::with_capacity(meta.len() as usize);
+        f.read_to_end(&mut buf)?;
+        h.update(&buf);
+    } else {
+        let mut buf = vec![0u8; END as usize];
+        f.read_exact(&mut buf)?;
+        h.update(&buf);
+        f.seek(SeekFrom::Start(meta.len() - END))?;
+        f.read_exact(&mut buf)?;
+        h.update(&buf);
+    }
+    Ok(())
+}
+
+/// Remove all but the [`KEEP`] most recently modified images (and any
+/// temporary file left by a writer that died), keeping `current`.
+pub fn prune(dir: &Path, current: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut images: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for e in rd.filter_map(Result::ok) {
+        let path = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let modified = e.metadata().and_then(|m| m.modified());
+        if name.ends_with(".tmp") {
+            let stale = modified
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if stale {
+                let _ = fs::remove_file(&path);
+            }
+        } else if name.ends_with(".bwdb") && path != current {
+            if let Ok(t) = modified {
+                images.push((t, path));
+            }
+        }
+    }
+    images.sort_by_key(|i| std::cmp::Reverse(i.0));
+    for (_, old) in images.into_iter().skip(KEEP - 1) {
+        let _ = fs::remove_file(old);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_follows_content_options_and_files() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("db");
+        fs::create_dir(&db).unwrap();
+        fs::write(db.join("a.hdb"), "44d88612fea8a8f36de82e1278abb02f:68:A\n").unwrap();
+        fs::write(db.join("README"), "not a database").unwrap();
+        let opts = LoadOptions::default();
+        let key =
+            |builtin| image_path(d.path(), std::slice::from_ref(&db), builtin, &opts).unwrap();
+        let first = key(true);
+        assert_eq!(first, key(true));
+        assert_ne!(first, key(false));
+        fs::write(db.join("README"), "still not a database").unwrap();
+        assert_eq!(
+            first,
+            key(true),
+            "files that are not databases do not count"
+        );
+        fs::write(db.join("a.hdb"), "44d88612fea8a8f36de82e1278abb02f:68:B\n").unwrap();
+        assert_ne!(first, key(true));
+        fs::write(db.join("b.ndb"), "X:0:*:41424344\n").unwrap();
+        let with_b = key(true);
+        fs::remove_file(db.join("b.ndb")).unwrap();
+        assert_ne!(with_b, key(true));
+    }
+
+    #[test]
+    fn prune_keeps_the_newest() {
+        let d = tempfile::tempdir().unwrap();
+        for i in 0..7 {
+            fs::write(d.path().join(format!("{i}.bwdb")), "x").unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(15));
+        }
+        let current = d.path().join("0.bwdb");
+        prune(d.path(), &current);
+        let mut left: Vec<String> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["0.bwdb", "4.bwdb", "5.bwdb", "6.bwdb"]);
+    }
+}

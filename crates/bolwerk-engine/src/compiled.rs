@@ -1,0 +1,443 @@
+//! Compiled engine images (`.bwdb`): an engine written to one file that is
+//! memory-mapped on load.
+//!
+//! The bulk of a database — millions of hash records and their names — is
+//! laid out flat, so opening an image is a header check and a `mmap`; a
+//! scan then touches only the pages its lookups need, and processes that
+//! map the same image share its pages. Body and logical signatures are
+//! stored serialised and their automata rebuilt on open (they are a small
+//! part of a database).
+//!
+//! Layout (all integers little endian):
+//!
+//! | bytes | what |
+//! | --- | --- |
+//! | 0..8 | magic `BWDB\0\r\n\x1a` |
+//! | 8..12 | format version |
+//! | 12..16 | number of sections |
+//! | 16..24 | file length |
+//! | 24..28 | CRC-32 of every byte after the header |
+//! | 28..64 | zero |
+//! | 64.. | directory: per section, id (u32), zero (u32), offset (u64), length (u64) |
+//!
+//! Sections: the nine hash tables (whole file, PE section, allow list; MD5,
+//! SHA-1, SHA-256), the name offsets (u32 per name, plus the end) and name
+//! bytes, and the metadata (sources, load statistics, body and logical
+//! signatures, load diagnostics; serialised with `postcard`).
+//!
+//! An image is untrusted input like any database: a wrong magic, version,
+//! length or checksum is refused with the reason (the caller rebuilds), and
+//! every access is bounds-checked, so even a forged image that passes the
+//! checksum can give wrong answers but not unsafety. The one assumption of
+//! the mapping is that the file is not truncated while mapped: images are
+//! written aside and renamed into place, never rewritten.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use bolwerk_sigs::{BodySig, DbKind, LoadStats, LogicalSig, NameId, Names, Source};
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+
+use crate::hashindex::{stride, HashIndex, HashIndex3};
+
+const MAGIC: &[u8; 8] = b"BWDB\0\r\n\x1a";
+/// Format version; bumped on any layout change.
+pub const VERSION: u32 = 1;
+const HEADER: usize = 64;
+const DIR_ENTRY: usize = 24;
+
+/// Section ids.
+const NAMES_OFFSETS: u32 = 10;
+const NAMES_BYTES: u32 = 11;
+const META: u32 = 12;
+
+/// Why an image was refused.
+#[derive(Debug)]
+pub enum ImageError {
+    /// It could not be read.
+    Io(std::io::Error),
+    /// It is not an image of this version, or it is damaged.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageError::Io(e) => write!(f, "{e}"),
+            ImageError::Invalid(why) => write!(f, "not a usable engine image: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ImageError {}
+
+impl From<std::io::Error> for ImageError {
+    fn from(e: std::io::Error) -> Self {
+        ImageError::Io(e)
+    }
+}
+
+fn invalid(why: impl Into<String>) -> ImageError {
+    ImageError::Invalid(why.into())
+}
+
+/// What is stored besides the tables.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Meta {
+    pub(crate) sources: Vec<StoredSource>,
+    pub(crate) stats: StoredStats,
+    pub(crate) bodies: Vec<BodySig>,
+    pub(crate) logical: Vec<LogicalSig>,
+    /// Load diagnostics, shown again whenever the image is used.
+    pub(crate) notes: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredSource {
+    path: String,
+    ext: String,
+    official: bool,
+    first_name: u32,
+    loaded: u64,
+}
+
+impl From<&Source> for StoredSource {
+    fn from(s: &Source) -> Self {
+        StoredSource {
+            path: s.path.clone(),
+            ext: s.kind.ext().to_string(),
+            official: s.official,
+            first_name: s.first_name,
+            loaded: s.loaded,
+        }
+    }
+}
+
+impl StoredSource {
+    pub(crate) fn restore(self) -> Result<Source, ImageError> {
+        let kind = DbKind::from_name(&format!("x.{}", self.ext))
+            .ok_or_else(|| invalid(format!("unknown database kind '{}'", self.ext)))?;
+        Ok(Source {
+            path: self.path,
+            kind,
+            official: self.official,
+            first_name: self.first_name,
+            loaded: self.loaded,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredStats {
+    out_of_level: u64,
+    ignored: u64,
+    pua_not_loaded: u64,
+    unsupported: Vec<(String, u64)>,
+    ignore_entries: u64,
+}
+
+impl From<&LoadStats> for StoredStats {
+    fn from(s: &LoadStats) -> Self {
+        StoredStats {
+            out_of_level: s.out_of_level,
+            ignored: s.ignored,
+            pua_not_loaded: s.pua_not_loaded,
+            unsupported: s
+                .unsupported
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            ignore_entries: s.ignore_entries,
+        }
+    }
+}
+
+impl StoredStats {
+    pub(crate) fn restore(self) -> LoadStats {
+        let mut stats = LoadStats {
+            out_of_level: self.out_of_level,
+            ignored: self.ignored,
+            pua_not_loaded: self.pua_not_loaded,
+            ignore_entries: self.ignore_entries,
+            ..LoadStats::default()
+        };
+        for (k, v) in self.unsupported {
+            *stats
+                .unsupported
+                .entry(LoadStats::static_key(&k))
+                .or_default() += v;
+        }
+        stats
+    }
+}
+
+/// Names: built in memory, or two sections of a mapped image.
+#[derive(Debug)]
+pub(crate) enum NameTable {
+    Arena(Names),
+    Mapped {
+        map: Arc<Mmap>,
+        offsets: (usize, usize),
+        bytes: (usize, usize),
+    },
+}
+
+impl NameTable {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            NameTable::Arena(n) => n.len(),
+            NameTable::Mapped { offsets, .. } => (offsets.1 / 4).saturating_sub(1),
+        }
+    }
+
+    pub(crate) fn get(&self, id: NameId) -> String {
+        match self {
+            NameTable::Arena(n) => n.get(id),
+            NameTable::Mapped {
+                map,
+                offsets,
+                bytes,
+            } => {
+                let word = |i: usize| -> Option<usize> {
+                    let at = offsets.0 + i * 4;
+                    let b = map.get(at..at + 4).filter(|_| i * 4 + 4 <= offsets.1)?;
+                    Some(u32::from_le_bytes(b.try_into().ok()?) as usize)
+                };
+                let i = id.0 as usize;
+                let range = word(i)
+                    .zip(word(i + 1))
+                    .filter(|(a, b)| a <= b && *b <= bytes.1);
+                range
+                    .and_then(|(a, b)| map.get(bytes.0 + a..bytes.0 + b))
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            NameTable::Arena(n) => n.heap_bytes(),
+            NameTable::Mapped { .. } => 0,
+        }
+    }
+}
+
+/// Everything an image holds, ready to assemble an engine from.
+pub(crate) struct Image {
+    pub(crate) tables: [HashIndex3; 3],
+    pub(crate) names: NameTable,
+    pub(crate) meta: Meta,
+}
+
+/// The serialised metadata for `write`.
+pub(crate) fn encode_meta(meta: &Meta) -> Vec<u8> {
+    postcard::to_stdvec(meta).expect("plain data serialises")
+}
+
+/// Write an image of `tables` (file, section, allow), `names` and the
+/// encoded metadata to `path`: written aside, synced, then renamed.
+pub(crate) fn write(
+    path: &Path,
+    tables: [&HashIndex3; 3],
+    names: &NameTable,
+    meta: &[u8],
+) -> std::io::Result<()> {
+    let mut sections: Vec<(u32, Vec<u8>)> = Vec::new();
+    for (t, table) in tables.iter().enumerate() {
+        let id = t as u32 * 3;
+        let mut md5 = Vec::new();
+        table.md5.write(&mut md5);
+        let mut sha1 = Vec::new();
+        table.sha1.write(&mut sha1);
+        let mut sha256 = Vec::new();
+        table.sha256.write(&mut sha256);
+        sections.extend([(id + 1, md5), (id + 2, sha1), (id + 3, sha256)]);
+    }
+    let (offsets, bytes) = name_sections(names)?;
+    sections.push((NAMES_OFFSETS, offsets));
+    sections.push((NAMES_BYTES, bytes));
+    sections.push((META, meta.to_vec()));
+
+    let dir_len = sections.len() * DIR_ENTRY;
+    let mut at = (HEADER + dir_len) as u64;
+    let mut dir = Vec::with_capacity(dir_len);
+    for (id, data) in &sections {
+        at = at.next_multiple_of(8);
+        dir.extend_from_slice(&id.to_le_bytes());
+        dir.extend_from_slice(&0u32.to_le_bytes());
+        dir.extend_from_slice(&at.to_le_bytes());
+        dir.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        at += data.len() as u64;
+    }
+    let mut body = dir;
+    for (_, data) in &sections {
+        let pad = (HEADER + body.len()).next_multiple_of(8) - (HEADER + body.len());
+        body.extend(std::iter::repeat_n(0u8, pad));
+        body.extend_from_slice(data);
+    }
+    let mut header = [0u8; HEADER];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+    header[16..24].copy_from_slice(&((HEADER + body.len()) as u64).to_le_bytes());
+    header[24..28].copy_from_slice(&crc32fast::hash(&body).to_le_bytes());
+
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile_in(dir, path)?;
+    let result = (|| {
+        tmp.1.write_all(&header)?;
+        tmp.1.write_all(&body)?;
+        tmp.1.sync_all()?;
+        std::fs::rename(&tmp.0, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp.0);
+    }
+    result
+}
+
+/// A new file beside `path` to write into.
+fn tempfile_in(dir: &Path, path: &Path) -> std::io::Result<(std::path::PathBuf, File)> {
+    let stem = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("engine");
+    for i in 0..100u32 {
+        let tmp = dir.join(format!(".{stem}.{}.{i}.tmp", std::process::id()));
+        match File::options().write(true).create_new(true).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no temporary file name free"))
+}
+
+fn name_sections(names: &NameTable) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    let n = names.len();
+    let mut offsets = Vec::with_capacity((n + 1) * 4);
+    let mut bytes = Vec::new();
+    for i in 0..n {
+        offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(names.get(NameId(i as u32)).as_bytes());
+        if bytes.len() > u32::MAX as usize {
+            return Err(std::io::Error::other("names exceed 4 GiB"));
+        }
+    }
+    offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    Ok((offsets, bytes))
+}
+
+/// Open and check an image.
+pub(crate) fn open(path: &Path) -> Result<Image, ImageError> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut header = [0u8; HEADER];
+    file.read_exact(&mut header)
+        .map_err(|_| invalid("shorter than its header"))?;
+    if &header[..8] != MAGIC {
+        return Err(invalid("wrong magic"));
+    }
+    let word = |r: std::ops::Range<usize>| u32::from_le_bytes(header[r].try_into().expect("4"));
+    let version = word(8..12);
+    if version != VERSION {
+        return Err(invalid(format!("format version {version}, not {VERSION}")));
+    }
+    let count = word(12..16) as usize;
+    let stated = u64::from_le_bytes(header[16..24].try_into().expect("8"));
+    if stated != len {
+        return Err(invalid(format!("{len} bytes, header says {stated}")));
+    }
+    // The checksum is computed with reads, not through the mapping, so
+    // checking it does not make the tables resident in this process.
+    if checksum(&mut file)? != word(24..28) {
+        return Err(invalid("checksum mismatch"));
+    }
+    // SAFETY: the image is opened read-only and images are only ever
+    // replaced by rename, never written in place or truncated, so the
+    // mapped bytes stay valid for the life of the map. All reads through
+    // it are bounds-checked.
+    let map = Arc::new(unsafe { Mmap::map(&file)? });
+    let sections = directory(&map, count)?;
+    let find = |id: u32| -> Result<(usize, usize), ImageError> {
+        sections
+            .iter()
+            .find(|s| s.0 == id)
+            .map(|s| (s.1, s.2))
+            .ok_or_else(|| invalid(format!("section {id} missing")))
+    };
+    let table = |base: u32| -> Result<HashIndex3, ImageError> {
+        Ok(HashIndex3 {
+            md5: mapped_index(&map, find(base + 1)?)?,
+            sha1: mapped_index(&map, find(base + 2)?)?,
+            sha256: mapped_index(&map, find(base + 3)?)?,
+        })
+    };
+    let tables = [table(0)?, table(3)?, table(6)?];
+    let offsets = find(NAMES_OFFSETS)?;
+    if offsets.1 % 4 != 0 || offsets.1 == 0 {
+        return Err(invalid("name offsets misaligned"));
+    }
+    let names = NameTable::Mapped {
+        map: Arc::clone(&map),
+        offsets,
+        bytes: find(NAMES_BYTES)?,
+    };
+    let (at, n) = find(META)?;
+    let meta: Meta =
+        postcard::from_bytes(&map[at..at + n]).map_err(|e| invalid(format!("metadata: {e}")))?;
+    Ok(Image {
+        tables,
+        names,
+        meta,
+    })
+}
+
+fn checksum(file: &mut File) -> std::io::Result<u32> {
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hasher.finalize());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// The directory entries: (id, offset, length), each within the file.
+fn directory(map: &Mmap, count: usize) -> Result<Vec<(u32, usize, usize)>, ImageError> {
+    if count > 64 {
+        return Err(invalid("too many sections"));
+    }
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let at = HEADER + i * DIR_ENTRY;
+        let e = map
+            .get(at..at + DIR_ENTRY)
+            .ok_or_else(|| invalid("directory past the end"))?;
+        let id = u32::from_le_bytes(e[..4].try_into().expect("4"));
+        let off = u64::from_le_bytes(e[8..16].try_into().expect("8"));
+        let len = u64::from_le_bytes(e[16..24].try_into().expect("8"));
+        let end = off.checked_add(len).filter(|end| *end <= map.len() as u64);
+        if end.is_none() {
+            return Err(invalid(format!("section {id} past the end")));
+        }
+        out.push((id, off as usize, len as usize));
+    }
+    Ok(out)
+}
+
+fn mapped_index<const N: usize>(
+    map: &Arc<Mmap>,
+    (at, len): (usize, usize),
+) -> Result<HashIndex<N>, ImageError> {
+    if len % stride::<N>() != 0 {
+        return Err(invalid("hash table of a partial record"));
+    }
+    Ok(HashIndex::mapped(Arc::clone(map), at, len / stride::<N>()))
+}
