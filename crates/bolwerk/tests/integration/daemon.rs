@@ -30,6 +30,11 @@ struct Daemon {
 impl Daemon {
     /// The real clamd with test-3.cvd and `extra` configuration lines.
     fn clamd(extra: &str) -> Daemon {
+        Daemon::clamd_with(extra, &[])
+    }
+
+    /// The real clamd with test-3.cvd and more database files.
+    fn clamd_with(extra: &str, dbs: &[(&str, &str)]) -> Daemon {
         let bin = Path::new("/usr/sbin/clamd");
         assert!(
             bin.is_file(),
@@ -42,11 +47,17 @@ impl Daemon {
                 c
             },
             extra,
+            dbs,
         )
     }
 
     /// bolwerk's daemon with the same settings.
     fn bolwerk(extra: &str) -> Daemon {
+        Daemon::bolwerk_with(extra, &[])
+    }
+
+    /// bolwerk's daemon with test-3.cvd and more database files.
+    fn bolwerk_with(extra: &str, dbs: &[(&str, &str)]) -> Daemon {
         Daemon::start(
             |conf| {
                 let mut c = Command::new(env!("CARGO_BIN_EXE_bolwerk"));
@@ -54,14 +65,18 @@ impl Daemon {
                 c
             },
             extra,
+            dbs,
         )
     }
 
-    fn start(command: impl FnOnce(&Path) -> Command, extra: &str) -> Daemon {
+    fn start(command: impl FnOnce(&Path) -> Command, extra: &str, dbs: &[(&str, &str)]) -> Daemon {
         let dir = Dir::new();
         let db = dir.join("db");
         std::fs::create_dir_all(&db).unwrap();
         std::fs::copy(util::test3_cvd(), db.join("test-3.cvd")).unwrap();
+        for (name, text) in dbs {
+            std::fs::write(db.join(name), text).unwrap();
+        }
         let socket = dir.join("clamd.sock");
         let conf = dir.write(
             "clamd.conf",
@@ -263,6 +278,37 @@ fn daemon_protocol_same_as_clamd() {
         r.split_once('|').unwrap().1.to_string()
     };
     crate::eqnice!(vc(&clamd), vc(&ours));
+}
+
+/// A body signature and a logical signature whose bytes are cut across
+/// INSTREAM chunks of every size still match, as with clamd.
+#[test]
+fn daemon_instream_patterns_span_chunks_as_in_clamd() {
+    let dbs = [
+        ("span.ndb", "Span.Body:0:*:5350414e2d424f44592d{2-4}5041545445524e\n"),
+        (
+            "span.ldb",
+            "Span.Logic;Engine:81-255,Target:0;0&1=2;4c4f474943414c2d4f4e45;6c6f676963616c2d74776f::i\n",
+        ),
+    ];
+    let (clamd, ours) = (Daemon::clamd_with("", &dbs), Daemon::bolwerk_with("", &dbs));
+    let mut body = b"\x00\x01\x02binary head ".repeat(50);
+    body.extend_from_slice(b"SPAN-BODY-xxPATTERN\x00tail");
+    let mut logic = b"\x00\x01\x02binary head ".repeat(50);
+    logic.extend_from_slice(b"LOGICAL-ONE\x00LOGICAL-TWO\x00Logical-Two\x00end");
+    let mut replies = 0;
+    for data in [&body, &logic] {
+        for size in [1, 3, 7, 16, 700, 4096] {
+            let req = instream(b"zINSTREAM\0", data, size);
+            let (want, got) = (clamd.query(&req), ours.query(&req));
+            crate::eqnice!(
+                (size, String::from_utf8_lossy(&want).into_owned()),
+                (size, String::from_utf8_lossy(&got).into_owned())
+            );
+            replies += usize::from(want.windows(5).any(|w| w == b"FOUND"));
+        }
+    }
+    assert_eq!(replies, 12, "every stream is detected");
 }
 
 #[test]
