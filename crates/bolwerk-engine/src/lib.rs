@@ -180,7 +180,10 @@ impl Engine {
 
     /// The engine from its tables and its body and logical signatures.
     fn assemble(parts: Parts, bodies: Vec<BodySig>, logical: Vec<LogicalSig>) -> Engine {
-        let mut known: u64 = parts.sources.iter().map(|s| s.loaded).sum();
+        let mut known = parts
+            .sources
+            .iter()
+            .fold(0u64, |n, s| n.saturating_add(s.loaded));
         let (logical, sub_patterns, refused) = LogicalMatcher::build(logical);
         let mut patterns: Vec<Pattern> = bodies.into_iter().map(Pattern::from).collect();
         patterns.extend(sub_patterns);
@@ -188,7 +191,7 @@ impl Engine {
         let mut stats = parts.stats;
         let mut skip = |what: &'static str, n: u64| {
             if n > 0 {
-                known -= n;
+                known = known.saturating_sub(n);
                 *stats.unsupported.entry(what).or_default() += n;
             }
         };
