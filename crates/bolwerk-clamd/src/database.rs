@@ -153,6 +153,7 @@ fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
             ..LoadOptions::default()
         },
         cache: spec.cache,
+        prefer_mapped: true,
     });
     for e in &loaded.errors {
         log.line(&format!("ERROR: {e}"));

@@ -42,6 +42,10 @@ pub struct Request {
     /// Use the cache: map an image of these databases made earlier, or
     /// write one.
     pub cache: bool,
+    /// After writing an image, map it and drop the engine built in memory:
+    /// slower once (the image is read back), but a long-running process
+    /// then holds only the pages it uses (the daemon).
+    pub prefer_mapped: bool,
 }
 
 /// A loaded engine and what was said on the way.
@@ -88,10 +92,16 @@ pub fn load(req: &Request) -> Loaded {
     }
     let (set, mut notes, errors) = parse(req);
     let worth = errors.is_empty() && set.known_signatures() >= MIN_SIGNATURES;
-    let (engine, image) = match slot.filter(|_| worth) {
+    let (mut engine, image) = match slot.filter(|_| worth) {
         Some(slot) => compile_into(set, &notes, slot, &mut warnings),
         None => (Engine::build(set), None),
     };
+    if let Some(path) = image.as_ref().filter(|_| req.prefer_mapped) {
+        match Engine::open(path) {
+            Ok((mapped, _)) => engine = mapped,
+            Err(e) => warnings.push(format!("{}: {e}", path.display())),
+        }
+    }
     warnings.append(&mut notes);
     Loaded {
         engine,

@@ -64,6 +64,7 @@ pub fn load(req: &DbRequest<'_>) -> anyhow::Result<Loaded> {
             ..LoadOptions::default()
         },
         cache: req.cache,
+        prefer_mapped: false,
     });
     for w in &loaded.warnings {
         eprintln!("WARNING: {w}");
