@@ -1,10 +1,13 @@
-//! One `.ndb` or `.ldb` line: parsed, and when it parses, compiled and run
-//! over the input itself, so the matcher (atoms, verification, counts,
-//! PCRE, byte compares) sees hostile patterns and hostile bytes together.
+//! One `.ndb`, `.ldb` or `.cdb` line: parsed, and when it parses, compiled
+//! and run over the input itself (or, for `.cdb`, over a member made from
+//! it), so the matchers (atoms, verification, counts, PCRE, byte compares,
+//! name expressions) see hostile patterns and hostile bytes together.
 #![no_main]
 
-use bolwerk_engine::{Engine, ObjectContext, ScanOptions};
-use bolwerk_sigs::{BodyParser, IgnoreList, LogicalParser, Names, SignatureSet, FLEVEL};
+use bolwerk_engine::{Engine, Member, ObjectContext, ScanOptions};
+use bolwerk_sigs::{
+    BodyParser, ContainerParser, IgnoreList, LogicalParser, Names, SignatureSet, FLEVEL,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,7 +32,14 @@ fuzz_target!(|data: &[u8]| {
         set.bodies.clear();
         set.logical.push(sig);
     }
-    if set.bodies.is_empty() && set.logical.is_empty() {
+    let cdb = ContainerParser {
+        flevel: FLEVEL,
+        ignore: &ignore,
+    };
+    if let Ok((_, Some(sig))) = cdb.parse_line(data, &mut set.names) {
+        set.container_sigs.push(sig);
+    }
+    if set.bodies.is_empty() && set.logical.is_empty() && set.container_sigs.is_empty() {
         return;
     }
     let engine = Engine::build(set);
@@ -39,5 +49,18 @@ fuzz_target!(|data: &[u8]| {
         sections: vec![(0, data.len() as u64 / 2), (data.len() as u64 / 2, 16)],
         containers: vec!["CL_TYPE_ZIP"],
     };
-    let _ = engine.scan(data, &ctx, &ScanOptions { all_match: true });
+    let all = ScanOptions { all_match: true };
+    let _ = engine.scan(data, &ctx, &all);
+    let name = String::from_utf8_lossy(data);
+    let member = Member {
+        container: "CL_TYPE_ZIP",
+        container_size: data.len() as u64,
+        name: Some(&name),
+        packed_size: Some(data.len() as u64 / 2),
+        real_size: data.len() as u64,
+        encrypted: data.len() % 2 == 1,
+        position: 1,
+        crc32: None,
+    };
+    let _ = engine.scan_member(&member, &all);
 });

@@ -22,8 +22,9 @@
 //!
 //! Sections: the nine hash tables (whole file, PE section, allow list; MD5,
 //! SHA-1, SHA-256), the name offsets (u32 per name, plus the end) and name
-//! bytes, and the metadata (sources, load statistics, body and logical
-//! signatures, load diagnostics; serialised with `postcard`).
+//! bytes, and the metadata (sources, load statistics, body, logical and
+//! container metadata signatures, load diagnostics; serialised with
+//! `postcard`).
 //!
 //! An image is untrusted input like any database: a wrong magic, version,
 //! length or checksum is refused with the reason (the caller rebuilds), and
@@ -37,7 +38,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use bolwerk_sigs::{BodySig, DbKind, LoadStats, LogicalSig, NameId, Names, Source};
+use bolwerk_sigs::{BodySig, ContainerSig, DbKind, LoadStats, LogicalSig, NameId, Names, Source};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,7 @@ use crate::hashindex::{stride, HashIndex, HashIndex3};
 
 const MAGIC: &[u8; 8] = b"BWDB\0\r\n\x1a";
 /// Format version; bumped on any layout change.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const HEADER: usize = 64;
 const DIR_ENTRY: usize = 24;
 
@@ -91,6 +92,7 @@ pub(crate) struct Meta {
     pub(crate) stats: StoredStats,
     pub(crate) bodies: Vec<BodySig>,
     pub(crate) logical: Vec<LogicalSig>,
+    pub(crate) containers: Vec<ContainerSig>,
     /// Load diagnostics, shown again whenever the image is used.
     pub(crate) notes: Vec<String>,
 }

@@ -31,18 +31,21 @@
 mod body;
 pub mod cache;
 pub mod compiled;
+mod container;
 mod digests;
 mod hashindex;
 mod logical;
 
 pub use body::ObjectContext;
+pub use container::Member;
 
 use std::path::Path;
 
-use bolwerk_sigs::{BodySig, LoadStats, LogicalSig, NameId, SignatureSet, Source};
+use bolwerk_sigs::{BodySig, ContainerSig, LoadStats, LogicalSig, NameId, SignatureSet, Source};
 
 use crate::body::{BodyMatcher, Owner, Pattern};
 use crate::compiled::{ImageError, Meta, NameTable};
+use crate::container::ContainerMatcher;
 use crate::digests::Digests;
 use crate::hashindex::{HashIndex, HashIndex3};
 use crate::logical::LogicalMatcher;
@@ -69,6 +72,8 @@ pub enum SigKind {
     Body,
     /// A logical signature (`.ldb`).
     Logical,
+    /// A container metadata signature (`.cdb`).
+    ContainerMeta,
 }
 
 /// One match.
@@ -112,6 +117,7 @@ pub struct Engine {
     allow: HashIndex3,
     bodies: BodyMatcher,
     logical: LogicalMatcher,
+    containers: ContainerMatcher,
     stats: LoadStats,
     known: u64,
 }
@@ -134,7 +140,7 @@ impl Engine {
             tables: [file, section, allow],
             stats: set.stats,
         };
-        Engine::assemble(parts, set.bodies, set.logical)
+        Engine::assemble(parts, set.bodies, set.logical, set.container_sigs)
     }
 
     /// Compile a signature set and write it to `path` as an image that
@@ -150,6 +156,7 @@ impl Engine {
             stats: (&set.stats).into(),
             bodies: set.bodies.clone(),
             logical: set.logical.clone(),
+            containers: set.container_sigs.clone(),
             notes: notes.to_vec(),
         });
         let engine = Engine::build(set);
@@ -162,8 +169,8 @@ impl Engine {
     /// the load diagnostics stored with it.
     pub fn open(path: &Path) -> Result<(Engine, Vec<String>), ImageError> {
         let image = compiled::open(path)?;
-        let sources = image
-            .meta
+        let meta = image.meta;
+        let sources = meta
             .sources
             .into_iter()
             .map(|s| s.restore())
@@ -172,14 +179,20 @@ impl Engine {
             names: image.names,
             sources,
             tables: image.tables,
-            stats: image.meta.stats.restore(),
+            stats: meta.stats.restore(),
         };
-        let engine = Engine::assemble(parts, image.meta.bodies, image.meta.logical);
-        Ok((engine, image.meta.notes))
+        let engine = Engine::assemble(parts, meta.bodies, meta.logical, meta.containers);
+        Ok((engine, meta.notes))
     }
 
-    /// The engine from its tables and its body and logical signatures.
-    fn assemble(parts: Parts, bodies: Vec<BodySig>, logical: Vec<LogicalSig>) -> Engine {
+    /// The engine from its tables and its body, logical and container
+    /// metadata signatures.
+    fn assemble(
+        parts: Parts,
+        bodies: Vec<BodySig>,
+        logical: Vec<LogicalSig>,
+        containers: Vec<ContainerSig>,
+    ) -> Engine {
         let mut known = parts
             .sources
             .iter()
@@ -201,6 +214,8 @@ impl Engine {
             .count();
         skip("ndb (no literal to find it by)", lone as u64);
         skip("ldb (PCRE does not compile)", refused.len() as u64);
+        let (containers, too_large) = ContainerMatcher::build(containers);
+        skip("cdb (name expression too large)", too_large);
         let [file, section, allow] = parts.tables;
         Engine {
             names: parts.names,
@@ -210,6 +225,7 @@ impl Engine {
             allow,
             bodies,
             logical,
+            containers,
             stats,
             known,
         }
@@ -268,6 +284,26 @@ impl Engine {
     /// matter).
     pub fn has_bodies(&self) -> bool {
         self.bodies.len() > 0 || self.logical.len() > 0
+    }
+
+    /// Whether any container metadata signature is loaded (then every
+    /// member of a container is checked with [`Engine::scan_member`]).
+    pub fn wants_members(&self) -> bool {
+        self.containers.len() > 0
+    }
+
+    /// Match what a container records about one of its members against
+    /// the container metadata signatures.
+    pub fn scan_member(&self, m: &Member<'_>, opts: &ScanOptions) -> Vec<Detection> {
+        self.containers
+            .scan(m, opts.all_match)
+            .into_iter()
+            .map(|name| Detection {
+                name,
+                kind: SigKind::ContainerMeta,
+                offset: 0,
+            })
+            .collect()
     }
 
     /// Approximate heap bytes held by the tables and names.

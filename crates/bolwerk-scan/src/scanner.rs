@@ -9,7 +9,7 @@ use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use bolwerk_engine::{Detection, Engine, HashType, ObjectContext, ScanOptions, SigKind};
+use bolwerk_engine::{Detection, Engine, HashType, Member, ObjectContext, ScanOptions, SigKind};
 use bolwerk_unpack::{
     file_type, pe, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
 };
@@ -188,12 +188,20 @@ impl Scanner {
             return Flow::Continue(());
         }
         let mut flow = Flow::Continue(());
+        let mut position = 0;
         let mut visit = |child: Child, budget: &mut Budget| {
-            trail
-                .names
-                .push(child.name.unwrap_or_else(|| "(unnamed)".to_string()));
+            position += 1;
+            trail.names.push(
+                child
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "(unnamed)".to_string()),
+            );
             trail.types.push(ft.cl_type());
-            flow = self.scan_layer(&child.data, depth + 1, trail, budget, found);
+            flow = self.scan_member(data, ft, &child, position, trail, found);
+            if flow.is_continue() && !child.meta.encrypted {
+                flow = self.scan_layer(&child.data, depth + 1, trail, budget, found);
+            }
             trail.names.pop();
             trail.types.pop();
             flow
@@ -202,6 +210,50 @@ impl Scanner {
             budget.note(l);
         }
         flow
+    }
+
+    /// Match what the container (`parent`, of type `ft`) records about a
+    /// member against the container metadata signatures; the member's
+    /// name is the last in `trail`.
+    fn scan_member(
+        &self,
+        parent: &[u8],
+        ft: FileType,
+        child: &Child,
+        position: u64,
+        trail: &Trail,
+        found: &mut Vec<Found>,
+    ) -> Flow {
+        if !self.engine.wants_members() {
+            return Flow::Continue(());
+        }
+        let member = Member {
+            container: ft.cl_type(),
+            container_size: parent.len() as u64,
+            name: child.name.as_deref(),
+            packed_size: child.meta.packed_size,
+            real_size: if child.meta.encrypted {
+                child.meta.stated_size.unwrap_or(0)
+            } else {
+                child.data.len() as u64
+            },
+            encrypted: child.meta.encrypted,
+            position,
+            crc32: child.meta.crc32,
+        };
+        let opts = ScanOptions {
+            all_match: self.settings.all_match,
+        };
+        let detections = self.engine.scan_member(&member, &opts);
+        if !detections.is_empty() {
+            let object = trail.names.join("//");
+            found.extend(detections.iter().map(|d| self.found(d, &object)));
+        }
+        if !found.is_empty() && !self.settings.all_match {
+            Flow::Break(())
+        } else {
+            Flow::Continue(())
+        }
     }
 
     /// What the engine needs to know of an object besides its bytes: its
@@ -287,6 +339,7 @@ fn kind_name(kind: SigKind) -> &'static str {
         SigKind::SectionHash(HashType::Sha256) => "pe-section-sha256",
         SigKind::Body => "body",
         SigKind::Logical => "logical",
+        SigKind::ContainerMeta => "container-metadata",
     }
 }
 

@@ -20,6 +20,8 @@ pub enum DbKind {
     Logical,
     /// `.ldu`: logical signatures of potentially unwanted applications.
     LogicalPua,
+    /// `.cdb`: container metadata signatures.
+    ContainerMeta,
     /// `.fp` `.sfp`: allow list of whole-file hashes.
     Allow,
     /// `.ign` `.ign2`: signatures to drop.
@@ -50,6 +52,7 @@ impl DbKind {
             "ndu" => DbKind::BodyPua,
             "ldb" => DbKind::Logical,
             "ldu" => DbKind::LogicalPua,
+            "cdb" => DbKind::ContainerMeta,
             "fp" | "sfp" => DbKind::Allow,
             "ign" | "ign2" => DbKind::Ignore,
             "info" => DbKind::Info,
@@ -74,6 +77,7 @@ impl DbKind {
             DbKind::BodyPua => "ndu",
             DbKind::Logical => "ldb",
             DbKind::LogicalPua => "ldu",
+            DbKind::ContainerMeta => "cdb",
             DbKind::Allow => "fp",
             DbKind::Ignore => "ign",
             DbKind::Info => "info",
@@ -97,8 +101,8 @@ impl DbKind {
 /// Extensions ClamAV loads that this version does not match yet.
 fn unsupported_ext(ext: &str) -> Option<&'static str> {
     const EXTS: &[&str] = &[
-        "cdb", "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp", "yar", "yara", "sdb", "zmd",
-        "rmd", "db", "cat", "ioc", "pwdb",
+        "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp", "yar", "yara", "sdb", "zmd", "rmd",
+        "db", "cat", "ioc", "pwdb",
     ];
     EXTS.iter().copied().find(|e| *e == ext)
 }
@@ -112,9 +116,10 @@ mod tests {
         assert_eq!(DbKind::from_name("main.hsb"), Some(DbKind::FileHash));
         assert_eq!(DbKind::from_name("x.msu"), Some(DbKind::SectionHashPua));
         assert_eq!(DbKind::from_name("daily.ldb"), Some(DbKind::Logical));
+        assert_eq!(DbKind::from_name("daily.cdb"), Some(DbKind::ContainerMeta));
         assert_eq!(
-            DbKind::from_name("daily.cdb"),
-            Some(DbKind::Unsupported("cdb"))
+            DbKind::from_name("daily.idb"),
+            Some(DbKind::Unsupported("idb"))
         );
         assert_eq!(DbKind::from_name("COPYING"), None);
         for name in [

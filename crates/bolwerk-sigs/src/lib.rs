@@ -8,6 +8,8 @@
 //!   wildcards, offsets and target types;
 //! * logical signatures (`.ldb`, and `.ldu` on request): subsignatures
 //!   (patterns, PCRE, byte compares) combined by a counted expression;
+//! * container metadata signatures (`.cdb`): a member's name, sizes,
+//!   encryption, position and CRC;
 //! * hash signatures: `.hdb` `.hsb` (whole files), `.mdb` `.msb` (PE
 //!   sections), the PUA variants `.hdu` `.hsu` `.mdu` `.msu` (on request),
 //!   allow lists `.fp` `.sfp` and ignore lists `.ign` `.ign2`;
@@ -15,7 +17,7 @@
 //!   `.cld` (verified through its signed `.info`) and unsigned `.cud`;
 //! * the built-in pack compiled into bolwerk.
 //!
-//! Formats it recognises but does not match yet (`.cdb`, `.cbc`, …) are
+//! Formats it recognises but does not match yet (`.idb`, `.cbc`, …) are
 //! counted in [`LoadStats::unsupported`], never silently dropped.
 //!
 //! Every file is treated as hostile: lines are bounded by the formats'
@@ -37,6 +39,7 @@
 
 mod body;
 mod builtin;
+mod cdb;
 pub mod cvd;
 pub mod dsig;
 mod error;
@@ -53,6 +56,7 @@ pub use body::{
     parse_offset, parse_pattern, Anchor, BodyParser, BodySig, Boundary, ByteMatch, Offset, Token,
 };
 pub use builtin::{BUILTIN_HDB, BUILTIN_PATH};
+pub use cdb::{ContainerParser, ContainerSig};
 pub use cvd::{Container, ContainerKind, Header};
 pub use error::{Error, ErrorKind};
 pub use hash::{HashLayout, HashParser, HashRecord, HashSet3, LineOutcome, ANY_SIZE};

@@ -21,7 +21,8 @@ use crate::cvd::{self, ContainerKind, Header};
 use crate::hash::{HashLayout, HashParser, HashSet3};
 use crate::names::{NameId, Names};
 use crate::parse::{
-    add_stats, body_chunk, count_chunk, hash_chunk, logical_chunk, parse_stream, Parsed,
+    add_stats, body_chunk, container_chunk, count_chunk, hash_chunk, logical_chunk, parse_stream,
+    Parsed,
 };
 use crate::{DbKind, Error, ErrorKind, IgnoreList};
 
@@ -85,6 +86,7 @@ const NOTES: &[&str] = &[
     "ldb icon group",
     "ndb (no literal to find it by)",
     "ldb (PCRE does not compile)",
+    "cdb (name expression too large)",
 ];
 
 impl LoadStats {
@@ -136,6 +138,8 @@ pub struct SignatureSet {
     pub bodies: Vec<crate::BodySig>,
     /// Logical signatures.
     pub logical: Vec<crate::LogicalSig>,
+    /// Container metadata signatures.
+    pub container_sigs: Vec<crate::ContainerSig>,
     /// The files the signatures came from, in load order.
     pub sources: Vec<Source>,
     /// The containers opened.
@@ -352,6 +356,11 @@ fn load_unit(
             l.name.0 += shift;
             l
         }));
+        set.container_sigs
+            .extend(p.containers.into_iter().map(|mut c| {
+                c.name.0 += shift;
+                c
+            }));
         add_stats(&mut set.stats, p.stats);
         loaded += p.loaded;
         diags.extend(
@@ -394,6 +403,13 @@ fn parse_kind(
             ignore,
         };
         return parse_stream(r, |c| body_chunk(c, &parser), sink);
+    }
+    if kind == DbKind::ContainerMeta {
+        let parser = crate::cdb::ContainerParser {
+            flevel: opts.flevel,
+            ignore,
+        };
+        return parse_stream(r, |c| container_chunk(c, &parser), sink);
     }
     if matches!(kind, DbKind::Logical | DbKind::LogicalPua) {
         let parser = crate::logical::LogicalParser {

@@ -46,6 +46,7 @@ pub(crate) struct Parsed {
     pub(crate) hashes: HashSet3,
     pub(crate) bodies: Vec<crate::BodySig>,
     pub(crate) logical: Vec<crate::LogicalSig>,
+    pub(crate) containers: Vec<crate::ContainerSig>,
     pub(crate) loaded: u64,
     pub(crate) lines: u64,
     pub(crate) stats: LoadStats,
@@ -139,6 +140,15 @@ pub(crate) fn logical_chunk(chunk: &[u8], parser: &crate::logical::LogicalParser
         chunk,
         |line, names| parser.parse_line(line, names),
         |p, sig| p.logical.push(sig),
+    )
+}
+
+/// Parse container-metadata lines of one chunk.
+pub(crate) fn container_chunk(chunk: &[u8], parser: &crate::cdb::ContainerParser<'_>) -> Parsed {
+    record_chunk(
+        chunk,
+        |line, names| parser.parse_line(line, names),
+        |p, sig| p.containers.push(sig),
     )
 }
 

@@ -21,8 +21,24 @@ use crate::FileType;
 pub struct Child {
     /// Its name inside the container, when the format names it.
     pub name: Option<String>,
-    /// Its bytes.
+    /// Its bytes (empty when [`Meta::encrypted`]: they were not read).
     pub data: Vec<u8>,
+    /// What the container records about it.
+    pub meta: Meta,
+}
+
+/// What a container records about a member besides its bytes, as far as
+/// the format tells (container metadata signatures match on it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// Bytes it takes in the container (compressed size).
+    pub packed_size: Option<u64>,
+    /// Its size once extracted, as the container states it.
+    pub stated_size: Option<u64>,
+    /// Encrypted: its bytes are not read, only this metadata is known.
+    pub encrypted: bool,
+    /// The CRC-32 the container records for it.
+    pub crc32: Option<u32>,
 }
 
 /// What the visitor tells a reader.
@@ -96,8 +112,19 @@ pub(crate) fn emit(
     budget: &mut Budget,
     visit: &mut Visit<'_>,
 ) -> Flow {
+    emit_with(name, data, Meta::default(), budget, visit)
+}
+
+/// Hand a child with what its container records about it to the visitor.
+pub(crate) fn emit_with(
+    name: Option<String>,
+    data: Vec<u8>,
+    meta: Meta,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Flow {
     budget.spend(data.len() as u64);
-    visit(Child { name, data }, budget)
+    visit(Child { name, data, meta }, budget)
 }
 
 /// Read `r` as one child (a compressed stream's content) and emit it.

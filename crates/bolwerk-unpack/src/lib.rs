@@ -20,6 +20,6 @@ mod limits;
 pub mod pe;
 
 pub use budget::{Budget, Limit};
-pub use container::{unpack, Child, Flow, UnpackError, Visit};
+pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};
 pub use filetype::{file_type, CpioKind, FileType};
 pub use limits::{parse_size, Limits};

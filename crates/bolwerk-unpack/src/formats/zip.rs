@@ -1,12 +1,14 @@
 //! Zip archives: stored, deflate, deflate64, bzip2, LZMA and xz members,
 //! read with the `zip` crate. When the central directory is unreadable the
 //! local headers are walked from the start, as ClamAV does with damaged
-//! archives. Encrypted members are skipped.
+//! archives. Encrypted members are not decrypted: they are handed on with
+//! their metadata only (name, sizes, CRC), which container metadata
+//! signatures match on.
 
 use std::io::Cursor;
 
 use crate::budget::Budget;
-use crate::container::{emit, read_child, UnpackError, Visit};
+use crate::container::{emit_with, read_child, Meta, UnpackError, Visit};
 
 pub(crate) fn read(
     data: &[u8],
@@ -25,10 +27,26 @@ fn central(
     visit: &mut Visit<'_>,
 ) -> Result<(), UnpackError> {
     for i in 0..archive.len() {
-        let Ok(file) = archive.by_index(i) else {
-            continue; // unsupported method, encrypted, damaged header
+        let readable = archive.by_index(i).is_ok();
+        let flow = if readable {
+            let file = archive.by_index(i).map_err(crate::container::malformed)?;
+            member(file, budget, visit)?
+        } else {
+            // Encrypted (or an unsupported method, or a damaged header):
+            // what the directory says about an encrypted member is known.
+            match archive.by_index_raw(i) {
+                Ok(raw) if raw.encrypted() && raw.is_file() => {
+                    let name = raw.name().ok().map(|n| n.into_owned());
+                    let meta = Meta {
+                        encrypted: true,
+                        ..meta_of(&raw)
+                    };
+                    emit_with(name, Vec::new(), meta, budget, visit)
+                }
+                _ => continue,
+            }
         };
-        if member(file, budget, visit)?.is_break() {
+        if flow.is_break() {
             break;
         }
     }
@@ -59,8 +77,18 @@ fn member<R: std::io::Read>(
         return Ok(crate::Flow::Continue(()));
     }
     let name = file.name().ok().map(|n| n.into_owned());
+    let meta = meta_of(&file);
     match read_child(file, budget)? {
-        Some(bytes) => Ok(emit(name, bytes, budget, visit)),
+        Some(bytes) => Ok(emit_with(name, bytes, meta, budget, visit)),
         None => Ok(crate::Flow::Continue(())),
+    }
+}
+
+fn meta_of<R: std::io::Read>(file: &zip::read::ZipFile<'_, R>) -> Meta {
+    Meta {
+        packed_size: Some(file.compressed_size()),
+        stated_size: Some(file.size()),
+        encrypted: file.encrypted(),
+        crc32: Some(file.crc32()),
     }
 }

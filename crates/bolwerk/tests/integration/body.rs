@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::Command;
 
-use crate::util::{bolwerk_in, gen_clamdb, run, same_lines_as_clamscan, testfiles, Dir};
+use crate::util::{allmatch_lines_as_clamscan, bolwerk_in, gen_clamdb, run, testfiles, Dir};
 
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
@@ -192,14 +192,7 @@ fn body_signatures_match_where_clamscan_matches() {
         }
     }
     let db = d.write("db/body.ndb", &ndb);
-    let args = [
-        "--no-summary",
-        "--allmatch",
-        "-d",
-        db.to_str().unwrap(),
-        "corpus",
-    ];
-    let got = same_lines_as_clamscan(d.path(), &args);
+    let got = allmatch_lines_as_clamscan(&d, &db);
     assert!(got.len() > 40, "{got:#?}");
     assert!(!got.iter().any(|l| l.contains(".No.")), "{got:#?}");
 }

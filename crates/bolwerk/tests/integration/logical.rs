@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::util::{bolwerk_in, same_lines_as_clamscan, testfiles, Dir};
+use crate::util::{allmatch_lines_as_clamscan, bolwerk_in, testfiles, Dir};
 
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
@@ -295,14 +295,7 @@ fn logical_signatures_match_where_clamscan_matches() {
         );
     }
     let db = d.write("db/logical.ldb", &ldb);
-    let args = [
-        "--no-summary",
-        "--allmatch",
-        "-d",
-        db.to_str().unwrap(),
-        "corpus",
-    ];
-    let got = same_lines_as_clamscan(d.path(), &args);
+    let got = allmatch_lines_as_clamscan(&d, &db);
     assert!(got.len() > 60, "{got:#?}");
     // A file's own must-not-match signatures (counts made for one file
     // may well hold in another).

@@ -2,6 +2,7 @@
 //! (as ripgrep does).
 
 mod body;
+mod cdb;
 mod cli;
 mod containers;
 mod daemon;

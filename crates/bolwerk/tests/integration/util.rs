@@ -173,3 +173,16 @@ pub fn gen_clamdb(d: &Dir, scale: &str, only: &str) -> PathBuf {
     assert_eq!(made.code, 0, "{}", made.stderr);
     db
 }
+
+/// [`same_lines_as_clamscan`] for `--no-summary --allmatch -d DB corpus`
+/// in `d`.
+pub fn allmatch_lines_as_clamscan(d: &Dir, db: &Path) -> std::collections::BTreeSet<String> {
+    let args = [
+        "--no-summary",
+        "--allmatch",
+        "-d",
+        db.to_str().unwrap(),
+        "corpus",
+    ];
+    same_lines_as_clamscan(d.path(), &args)
+}
