@@ -6,6 +6,7 @@
 mod clamscan;
 mod daemon;
 mod db;
+mod doctor;
 mod inventory;
 mod limits;
 mod load;
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Find software from vendors a policy phases out; merge fleet reports.
     Inventory(inventory::InventoryArgs),
+    /// Show what a bolwerk process can and cannot do here (no-egress filter, HTTP client).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// clamscan's command line, for the binary invoked as `clamscan`.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
             Command::Daemon(a) => daemon::run(a),
             Command::Db { command } => db::run(command),
             Command::Inventory(a) => inventory::run(a),
+            Command::Doctor(a) => doctor::run(a),
         }
     };
     match result {
