@@ -167,7 +167,9 @@ fn tree(args: &[&str]) -> Vec<String> {
 
 /// The crates `scan` and `daemon` are built from (scanner, engine,
 /// unpackers, daemon, sandbox) link neither an HTTP client nor TLS; the
-/// `bolwerk` binary as built by default links no HTTP client.
+/// `bolwerk` binary as built by default links no HTTP client. The same
+/// check on `bolwerk-update` with its `http` feature finds one, so it can
+/// fail.
 #[test]
 fn scan_and_daemon_link_no_http_client() {
     let scanning = tree(&[
@@ -196,4 +198,9 @@ fn scan_and_daemon_link_no_http_client() {
             "{bad} in the default bolwerk binary"
         );
     }
+    let with_http = tree(&["-p", "bolwerk-update", "--features", "bolwerk-update/http"]);
+    assert!(
+        with_http.iter().any(|n| n == "reqwest"),
+        "control: {with_http:?}"
+    );
 }
