@@ -35,3 +35,11 @@ pub use keys::{key_id, public_path, read_public, KeyPair};
 pub use pack::{PackRepo, PublishOptions, Published, RootSpec, SignStatus};
 pub use tough::schema::key::Key;
 pub use tough::Limits;
+
+/// The time `days` days from now (negative: in the past), for expiries.
+pub fn expires_in_days(days: i64) -> jiff::Timestamp {
+    use jiff::ToSpan;
+    jiff::Timestamp::now()
+        .checked_add(days.saturating_mul(24).clamp(-8_000_000, 8_000_000).hours())
+        .unwrap_or(jiff::Timestamp::MAX)
+}

@@ -9,4 +9,5 @@ mod differential;
 mod egress;
 mod inventory;
 mod testfiles;
+mod update;
 mod util;
