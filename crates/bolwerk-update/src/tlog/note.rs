@@ -75,10 +75,9 @@ impl VerifierKey {
 
     /// Parses `NAME+HEXID+BASE64`.
     pub fn parse(vkey: &str) -> Result<VerifierKey> {
-        let mut parts = vkey.trim().split('+');
-        let (Some(name), Some(id), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // The key's base64 may itself contain '+': split off two fields only.
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad(format!("{vkey:?} is not a verifier key (NAME+ID+KEY)")));
         };
         check_key_name(name)?;
@@ -362,6 +361,20 @@ mod tests {
         let mut vk = log.to_vkey();
         vk.replace_range(vk.find('+').unwrap() + 1..vk.find('+').unwrap() + 3, "00");
         assert!(VerifierKey::parse(&vk).is_err() || vk == log.to_vkey());
+    }
+
+    /// Regression: a verifier key whose base64 contains '+' (about one in
+    /// three do) parses.
+    #[test]
+    fn verifier_key_with_plus_in_base64_parses() {
+        let k = VerifierKey {
+            name: "bolwerk.test/packs".into(),
+            alg: ALG_ED25519,
+            public: [0xfb; 32],
+        };
+        let text = k.to_vkey();
+        assert!(text.matches('+').count() > 2, "{text}");
+        assert_eq!(VerifierKey::parse(&text).unwrap(), k);
     }
 
     #[test]
