@@ -15,6 +15,9 @@ use bolwerk_update::tlog::Policy;
 use bolwerk_update::{Source, UpdateOptions};
 use clap::Args;
 
+/// The transparency-log policy read when `--policy` is not given.
+const DEFAULT_POLICY: &str = "/etc/bolwerk/update.toml";
+
 /// The update's options.
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
@@ -30,7 +33,8 @@ pub struct UpdateArgs {
     /// Where the trusted metadata is kept (default DB/.bolwerk-update).
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
-    /// Transparency-log policy (TOML): log key, witnesses, threshold.
+    /// Transparency-log policy (TOML): log key, witnesses, threshold
+    /// (default: /etc/bolwerk/update.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Ask the daemon on this Unix socket to reload (RELOAD).
@@ -51,7 +55,11 @@ pub fn run(args: UpdateArgs) -> anyhow::Result<u8> {
     let mut opts = UpdateOptions::new(source, &args.db);
     opts.root = args.root.clone();
     opts.state = args.state.clone();
-    opts.policy = args.policy.as_deref().map(Policy::read).transpose()?;
+    let policy = args
+        .policy
+        .clone()
+        .or_else(|| Some(PathBuf::from(DEFAULT_POLICY)).filter(|p| p.is_file()));
+    opts.policy = policy.as_deref().map(Policy::read).transpose()?;
     let report = bolwerk_update::update(&opts)?;
     for line in &report.log {
         println!("log: {line}");
