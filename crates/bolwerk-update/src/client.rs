@@ -216,7 +216,15 @@ async fn fetch_http(source: &Source, rel: &str, max: u64) -> Result<Option<Vec<u
     };
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        out.extend_from_slice(&chunk.map_err(|e| untrusted(url.as_str(), &e))?);
+        let chunk = match chunk {
+            Ok(c) => c,
+            // The HTTP transport reports a missing file in the stream.
+            Err(e) if e.kind() == TransportErrorKind::FileNotFound && out.is_empty() => {
+                return Ok(None)
+            }
+            Err(e) => return Err(untrusted(url.as_str(), &e)),
+        };
+        out.extend_from_slice(&chunk);
         if out.len() as u64 > max {
             return Err(Error::new(
                 ErrorKind::Untrusted,
