@@ -282,4 +282,33 @@ fn pack_cosign_publish_witness_update_and_daemon_reload() {
         std::fs::read(db.join("test-3.cvd")).unwrap(),
         std::fs::read(&cvd).unwrap()
     );
+
+    // A mirror that swaps a pack file: refused with the reason, and the
+    // database directory (state included) is left exactly as it was.
+    let before = files(&db);
+    let target = std::fs::read_dir(repo.join("targets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_str().unwrap().ends_with(".pack2.hdb"))
+        .unwrap();
+    let forged = std::fs::read_to_string(&target)
+        .unwrap()
+        .replace("Pack-2", "Pack-X");
+    std::fs::write(&target, forged).unwrap();
+    fails(&update, "Hash mismatch");
+    assert_eq!(files(&db), before);
+}
+
+/// Every file under `dir` and its contents.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        if e.path().is_dir() {
+            out.extend(files(&e.path()));
+        } else {
+            out.push((e.path(), std::fs::read(e.path()).unwrap()));
+        }
+    }
+    out.sort();
+    out
 }
