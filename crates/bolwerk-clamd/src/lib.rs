@@ -14,7 +14,9 @@
 //!   it without failing a request.
 //!
 //! The daemon opens no outbound connection; it listens only where it is
-//! told (TCP on loopback unless `TCPAddr` says otherwise).
+//! told (TCP on loopback unless `TCPAddr` says otherwise). Once its
+//! listeners are bound and its databases loaded, every thread is confined
+//! by `bolwerk-sandbox`'s seccomp filter: no network socket can be made.
 //!
 //! ```no_run
 //! let parsed = bolwerk_clamd::Config::parse("LocalSocket /run/bolwerk/clamd.sock\n").unwrap();

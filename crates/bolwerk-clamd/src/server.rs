@@ -70,6 +70,7 @@ async fn run(config: Config, log: Arc<Log>) -> Result<(), Error> {
     }
     spawn_signals(&shared)?;
     spawn_self_check(&shared);
+    confine(&shared.log);
     shared.log.line(&format!(
         "bolwerk {} daemon ready ({} signatures)",
         env!("CARGO_PKG_VERSION"),
@@ -86,6 +87,15 @@ async fn run(config: Config, log: Arc<Log>) -> Result<(), Error> {
     }
     shared.log.line("Shutting down");
     Ok(())
+}
+
+/// Setup is done (listeners bound, databases loaded, signals handled):
+/// from here on no thread of the daemon can open a network socket.
+fn confine(log: &Log) {
+    match bolwerk_sandbox::confine() {
+        Ok(()) => log.line("No-egress filter installed: only Unix sockets can be opened"),
+        Err(e) => log.line(&format!("WARNING: no-egress filter not installed: {e}")),
+    }
 }
 
 fn shared(config: Config, log: Arc<Log>) -> Result<Shared, Error> {

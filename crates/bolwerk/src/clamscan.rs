@@ -102,6 +102,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     if let Some(log) = &args.log {
         out.log_to(OpenOptions::new().create(true).append(true).open(log)?);
     }
+    crate::doctor::confine_scan();
     let settings = ScanSettings {
         limits: args.limits.limits(),
         all_match: on(args.allmatch),

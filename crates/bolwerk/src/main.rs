@@ -6,12 +6,15 @@
 mod clamscan;
 mod daemon;
 mod db;
+mod doctor;
 mod inventory;
 mod limits;
 mod load;
 mod native;
 mod output;
+mod pack;
 mod tally;
+mod update;
 
 use std::process::ExitCode;
 
@@ -40,6 +43,15 @@ enum Command {
     },
     /// Find software from vendors a policy phases out; merge fleet reports.
     Inventory(inventory::InventoryArgs),
+    /// Build, co-sign and publish signature packs (TUF, k-of-n, transparency log).
+    Pack {
+        #[command(subcommand)]
+        command: pack::PackCommand,
+    },
+    /// Verify a signature pack repository and install it into a database directory.
+    Update(update::UpdateArgs),
+    /// Show what a bolwerk process can and cannot do here (no-egress filter, HTTP client).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// clamscan's command line, for the binary invoked as `clamscan`.
@@ -68,6 +80,9 @@ fn main() -> ExitCode {
             Command::Daemon(a) => daemon::run(a),
             Command::Db { command } => db::run(command),
             Command::Inventory(a) => inventory::run(a),
+            Command::Doctor(a) => doctor::run(a),
+            Command::Pack { command } => pack::run(command),
+            Command::Update(a) => update::run(a),
         }
     };
     match result {

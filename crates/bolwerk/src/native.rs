@@ -82,6 +82,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         detect_pua: args.detect_pua,
         strict: args.strict,
     })?;
+    crate::doctor::confine_scan();
     if !args.json {
         note_unsupported(&loaded);
     }

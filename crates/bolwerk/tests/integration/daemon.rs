@@ -6,6 +6,7 @@
 //! back. Everything is bounded in time; nothing leaves the machine.
 
 use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -672,4 +673,41 @@ fn daemon_node_clamscan_same_as_clamd() {
         &got,
         &["Eicar-Test-Signature", "Clamav.Test.File-6", "true"],
     );
+}
+
+/// No egress in the daemon: once it is ready every one of its threads
+/// carries the seccomp filter (installed with TSYNC after the runtime
+/// started), yet it still serves its Unix socket, accepts on the TCP
+/// listener it bound before, scans, and reloads.
+#[test]
+fn daemon_confined_still_serves_its_sockets() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut d = Daemon::bolwerk(&format!("TCPSocket {port}\nTCPAddr 127.0.0.1\n"));
+    let filters = crate::egress::wait_confined(d.child.id());
+    assert!(filters.len() > 1, "one thread only: {filters:?}");
+    assert_eq!(d.query(b"zPING\0"), b"PONG\0");
+    assert_eq!(
+        d.query(&instream(b"zINSTREAM\0", EICAR, 7)),
+        b"stream: Eicar-Test-Signature FOUND\0"
+    );
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    tcp.write_all(b"zPING\0").unwrap();
+    let mut reply = Vec::new();
+    tcp.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, b"PONG\0");
+    assert_eq!(d.query(b"zRELOAD\0"), b"RELOADING\0");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(d.query(b"zPING\0"), b"PONG\0");
+    assert!(d.alive());
+    let log = std::fs::read_to_string(d._dir.join("log")).unwrap();
+    assert!(log.contains("No-egress filter installed"), "{log}");
+    // Threads the pool started after the filter carry it too.
+    assert!(crate::egress::thread_filters(d.child.id())
+        .iter()
+        .all(|&n| n > 0));
 }

@@ -19,7 +19,7 @@ use sha2::Sha256;
 
 use crate::util::{bolwerk_in, run, testfiles, Dir, Run, EICAR};
 
-fn md5_hex(d: &[u8]) -> String {
+pub fn md5_hex(d: &[u8]) -> String {
     hex(&Md5::digest(d))
 }
 fn sha1_hex(d: &[u8]) -> String {
