@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bolwerk_engine::{Detection, Engine, HashType, ObjectContext, ScanOptions, SigKind};
+use bolwerk_indicators::{Indicators, ObjectName};
 use bolwerk_unpack::{
     file_type, pe, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
 };
@@ -30,6 +31,9 @@ pub struct ScanSettings {
     /// (otherwise what lies beyond a limit is passed over silently, as in
     /// ClamAV).
     pub alert_exceeds_max: bool,
+    /// Spyware and malware indicators matched on every object besides the
+    /// engine's signatures.
+    pub indicators: Option<Arc<Indicators>>,
 }
 
 /// Bytes read to type a file before deciding whether to read all of it
@@ -91,7 +95,7 @@ impl Scanner {
             // SIGBUS; ripgrep accepts the same risk for large files, and the
             // daemon reads instead of mapping.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok((size, self.scan_bytes(&map)));
+                return Ok((size, self.scan_named(&map, path)));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);
@@ -99,7 +103,7 @@ impl Scanner {
         let read = (&mut file)
             .take(self.settings.limits.max_file_size)
             .read_to_end(&mut buf);
-        let outcome = read.map(|_| self.scan_bytes(&buf));
+        let outcome = read.map(|_| self.scan_named(&buf, path));
         self.buf = buf;
         Ok((size, outcome?))
     }
@@ -109,7 +113,10 @@ impl Scanner {
     /// when it starts as an executable, anything when it is a container.
     /// When none could, the file is read no further than its first bytes.
     fn may_match(&self, size: u64, file: &mut File) -> std::io::Result<bool> {
-        if self.engine.wants_object(size) || self.engine.has_bodies() {
+        if self.engine.wants_object(size)
+            || self.engine.has_bodies()
+            || self.settings.indicators.is_some()
+        {
             return Ok(true);
         }
         let mut probe = [0u8; TYPE_PROBE];
@@ -130,7 +137,7 @@ impl Scanner {
             Err(e) => io_outcome(&e),
             Ok(0) => Outcome::Empty,
             Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
-            Ok(_) => self.scan_bytes(&buf),
+            Ok(_) => self.scan_named(&buf, name),
         };
         self.buf = buf;
         FileReport {
@@ -142,9 +149,15 @@ impl Scanner {
 
     /// Scan bytes held in memory, and the objects inside them.
     pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
+        self.scan_named(data, Path::new(""))
+    }
+
+    /// Scan bytes read from the file `origin` (whose name and path
+    /// indicators match).
+    fn scan_named(&self, data: &[u8], origin: &Path) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
-        let _ = self.scan_layer(data, 0, &mut Vec::new(), &mut budget, &mut found);
+        let _ = self.scan_layer(data, origin, 0, &mut Vec::new(), &mut budget, &mut found);
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
         }
@@ -159,6 +172,7 @@ impl Scanner {
     fn scan_layer(
         &self,
         data: &[u8],
+        origin: &Path,
         depth: u32,
         path: &mut Vec<String>,
         budget: &mut Budget,
@@ -175,6 +189,11 @@ impl Scanner {
             let object = path.join("//");
             found.extend(detections.iter().map(|d| self.found(d, &object)));
         }
+        if let Some(ind) = self.settings.indicators.as_deref() {
+            if found.is_empty() || self.settings.all_match {
+                match_indicators(ind, data, origin, path, found);
+            }
+        }
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());
         }
@@ -188,7 +207,7 @@ impl Scanner {
         let mut flow = Flow::Continue(());
         let mut visit = |child: Child, budget: &mut Budget| {
             path.push(child.name.unwrap_or_else(|| "(unnamed)".to_string()));
-            flow = self.scan_layer(&child.data, depth + 1, path, budget, found);
+            flow = self.scan_layer(&child.data, origin, depth + 1, path, budget, found);
             path.pop();
             flow
         };
@@ -245,8 +264,40 @@ impl Scanner {
                 .unwrap_or_default(),
             offset: d.offset,
             object: object.to_string(),
+            detail: None,
         }
     }
+}
+
+/// Indicators that match one object (by its name, path, hashes and text),
+/// as detections.
+fn match_indicators(
+    ind: &Indicators,
+    data: &[u8],
+    origin: &Path,
+    members: &[String],
+    found: &mut Vec<Found>,
+) {
+    let hits = ind.match_object(
+        ObjectName {
+            file: origin,
+            members,
+        },
+        data,
+    );
+    if hits.is_empty() {
+        return;
+    }
+    let object = members.join("//");
+    found.extend(hits.into_iter().map(|m| Found {
+        name: m.name,
+        signature: m.indicator,
+        kind: m.kind,
+        source: m.source,
+        offset: 0,
+        object: object.clone(),
+        detail: Some(m.detail),
+    }));
 }
 
 /// The detection ClamAV reports for an exceeded limit.
@@ -259,6 +310,7 @@ fn heuristic(limit: Limit) -> Found {
         source: String::new(),
         offset: 0,
         object: String::new(),
+        detail: None,
     }
 }
 

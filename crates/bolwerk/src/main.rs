@@ -6,6 +6,7 @@
 mod clamscan;
 mod daemon;
 mod db;
+mod indicators;
 mod inventory;
 mod limits;
 mod load;

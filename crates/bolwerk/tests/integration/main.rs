@@ -6,6 +6,7 @@ mod cli;
 mod containers;
 mod daemon;
 mod differential;
+mod indicators;
 mod inventory;
 mod testfiles;
 mod util;

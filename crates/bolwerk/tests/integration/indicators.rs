@@ -1,0 +1,318 @@
+//! `bolwerk scan --indicators`: planted artefacts found exactly where they
+//! are (files, archive members, a Chrome history), clamscan mode, STIX
+//! sightings, the built-in pack and its attributions.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::containers::zip_of;
+use crate::util::{bolwerk, corpora, Dir, Run};
+
+fn pegasus() -> PathBuf {
+    corpora().join("indicators/amnesty/pegasus.stix2")
+}
+
+/// A Pegasus domain, read from the feed with plain JSON.
+fn pegasus_domain() -> String {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(pegasus()).unwrap()).unwrap();
+    v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["pattern"].as_str())
+        .find(|p| p.starts_with("[domain-name:value="))
+        .and_then(|p| p.split('\'').nth(1))
+        .unwrap()
+        .to_string()
+}
+
+/// A Chrome `History` database with these URLs in its `urls` table.
+fn chrome_history(path: &Path, urls: &[String]) -> Vec<u8> {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(
+        "CREATE TABLE urls(id INTEGER PRIMARY KEY AUTOINCREMENT, url LONGVARCHAR,
+           title LONGVARCHAR, visit_count INTEGER DEFAULT 0 NOT NULL,
+           typed_count INTEGER DEFAULT 0 NOT NULL, last_visit_time INTEGER NOT NULL,
+           hidden INTEGER DEFAULT 0 NOT NULL);",
+    )
+    .unwrap();
+    for u in urls {
+        c.execute(
+            "INSERT INTO urls(url, title, last_visit_time) VALUES (?1, 't', 1)",
+            [u],
+        )
+        .unwrap();
+    }
+    drop(c);
+    std::fs::read(path).unwrap()
+}
+
+/// The evidence tree and a small feed with the planted sample's SHA-256.
+struct Planted {
+    dir: Dir,
+    domain: String,
+}
+
+fn plant() -> Planted {
+    let dir = Dir::new();
+    let d = pegasus_domain();
+    dir.write(
+        "evidence/Library/LaunchDaemons/roleaccountd.plist",
+        "<plist/>",
+    );
+    dir.write(
+        "evidence/Library/LaunchDaemons/roleaccountd.plist.txt",
+        "notes",
+    );
+    let sample = b"planted sample for a test feed\n".repeat(3);
+    dir.write("evidence/sample.bin", &sample);
+    let digest: String = Sha256::digest(&sample)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    dir.write(
+        "feeds/novispy-test.stix2",
+        format!(
+            r#"{{"type":"bundle","id":"bundle--t","objects":[
+            {{"type":"malware","id":"malware--n","name":"NoviSpy"}},
+            {{"type":"indicator","id":"indicator--sample","pattern":"[file:hashes.'SHA-256' = '{digest}']"}},
+            {{"type":"relationship","id":"relationship--r","relationship_type":"indicates",
+              "source_ref":"indicator--sample","target_ref":"malware--n"}}]}}"#
+        ),
+    );
+    let misses = vec![
+        format!("https://not{d}/"),
+        format!("https://{d}.example.net/"),
+        format!("https://example.org/?{d}x"),
+    ];
+    let mut hit = misses.clone();
+    hit.insert(1, format!("https://www.{d}/landing"));
+    chrome_history(&dir.join("evidence/Chrome/Default/History"), &hit);
+    chrome_history(&dir.join("evidence/clean/History"), &misses);
+    let zipped = chrome_history(&dir.join("tmp/History"), &hit);
+    dir.write(
+        "evidence/backup.zip",
+        zip_of(&[("Default/History", &zipped), ("readme.txt", b"hello")]),
+    );
+    dir.write("evidence/notes.txt", misses.join("\n"));
+    Planted { dir, domain: d }
+}
+
+/// `bolwerk scan --json` of the evidence with the Pegasus feed and `extra`
+/// options, no database and no built-in pack.
+fn scan_evidence(p: &Planted, extra: &[&str]) -> Run {
+    let (db, peg) = (p.dir.no_db(), pegasus());
+    let evidence = p.dir.join("evidence");
+    let mut args = vec!["scan", "--no-builtin", "-d", &db, "--json"];
+    args.extend(["--indicators", peg.to_str().unwrap()]);
+    args.extend(extra);
+    args.push(evidence.to_str().unwrap());
+    bolwerk(&args)
+}
+
+/// The detection objects of `--json` output.
+fn detections(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "detection")
+        .collect()
+}
+
+fn json_detections(stdout: &str) -> BTreeSet<(String, String, String, String)> {
+    detections(stdout)
+        .into_iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap().to_string();
+            (s("path"), s("object"), s("name"), s("kind"))
+        })
+        .collect()
+}
+
+#[test]
+fn planted_artefacts_found_exactly_where_they_are() {
+    let p = plant();
+    let feeds = p.dir.join("feeds");
+    let r = scan_evidence(&p, &["--indicators", feeds.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let e = |rel: &str| p.dir.join("evidence").join(rel).display().to_string();
+    let t = |a: String, b: &str, c: &str, d: &str| (a, b.to_string(), c.to_string(), d.to_string());
+    let want: BTreeSet<_> = [
+        t(
+            e("Library/LaunchDaemons/roleaccountd.plist"),
+            "",
+            "Spyware.Pegasus",
+            "indicator-file-name",
+        ),
+        t(e("sample.bin"), "", "Spyware.NoviSpy", "indicator-sha256"),
+        t(
+            e("Chrome/Default/History"),
+            "",
+            "Spyware.Pegasus",
+            "indicator-domain",
+        ),
+        t(
+            e("backup.zip"),
+            "Default/History",
+            "Spyware.Pegasus",
+            "indicator-domain",
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(json_detections(&r.stdout), want, "{}", r.stdout);
+    let detail = format!(
+        "matched 'www.{}' in table urls, row 2, column url",
+        p.domain
+    );
+    assert!(r.stdout.contains(&detail), "{}", r.stdout);
+}
+
+#[test]
+fn text_output_says_why_and_clamscan_mode_does_not() {
+    let p = plant();
+    let (db, peg) = (p.dir.no_db(), pegasus());
+    let ev = p.dir.join("evidence");
+    let (peg, evs) = (peg.to_str().unwrap(), ev.to_str().unwrap());
+    let native = ["scan", "--no-builtin", "-d", &db, "-i", "--no-progress"];
+    let r = bolwerk(&[&native[..], &["--indicators", peg, evs]].concat());
+    assert_eq!(r.code, 1);
+    let plist = ev
+        .join("Library/LaunchDaemons/roleaccountd.plist")
+        .display()
+        .to_string();
+    let why = "  because file:name = 'roleaccountd.plist' in name\n";
+    let want = format!("{plist}: Spyware.Pegasus FOUND\n{why}");
+    assert!(r.stdout.contains(&want), "{}", r.stdout);
+    let clam = ["clamscan", "-d", &db, "-r", "-i", "--no-summary"];
+    let r = bolwerk(&[&clam[..], &["--indicators", peg, evs]].concat());
+    assert_eq!(r.code, 1);
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    let mut want = [
+        format!(
+            "{}: Spyware.Pegasus FOUND",
+            ev.join("Chrome/Default/History").display()
+        ),
+        format!("{}: Spyware.Pegasus FOUND", ev.join("backup.zip").display()),
+        format!("{plist}: Spyware.Pegasus FOUND"),
+    ];
+    want.sort();
+    assert_eq!(lines, want.iter().map(String::as_str).collect::<Vec<_>>());
+    // Without --indicators clamscan mode loads none, not even the built-in ones.
+    let r = bolwerk(&[&clam[..], &[evs]].concat());
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+}
+
+#[test]
+fn builtin_pack_finds_pegasus_unless_turned_off() {
+    let dir = Dir::new();
+    let db = dir.no_db();
+    let f = dir.write("phone/Library/Preferences/roleaccountd.plist", "x");
+    let r = bolwerk(&["scan", "-d", &db, "--json", f.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let sources: BTreeSet<String> = detections(&r.stdout)
+        .into_iter()
+        .map(|v| v["source"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        sources.contains("builtin:amnesty/pegasus.stix2"),
+        "{sources:?}"
+    );
+    let r = bolwerk(&[
+        "scan",
+        "-d",
+        &db,
+        "--no-builtin",
+        "--json",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}
+
+#[test]
+fn stix_out_writes_sightings_of_the_indicators_found() {
+    let p = plant();
+    let out = p.dir.join("sightings.json");
+    let r = scan_evidence(&p, &["--stix-out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    let found: BTreeSet<(String, String)> = detections(&r.stdout)
+        .into_iter()
+        .map(|v| {
+            let path = v["path"].as_str().unwrap();
+            let obj = v["object"].as_str().unwrap();
+            let full = if obj.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}//{obj}")
+            };
+            (v["signature"].as_str().unwrap().to_string(), full)
+        })
+        .collect();
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(bundle["type"], "bundle");
+    let sightings: BTreeSet<(String, String)> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["type"], "sighting");
+            assert_eq!(s["spec_version"], "2.1");
+            assert!(s["id"].as_str().unwrap().starts_with("sighting--"));
+            assert!(s["last_seen"].as_str().unwrap().ends_with('Z'));
+            (
+                s["sighting_of_ref"].as_str().unwrap().to_string(),
+                s["x_bolwerk_object_path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(sightings.len(), 3);
+    assert_eq!(sightings, found);
+}
+
+#[test]
+fn db_info_builtin_shows_the_feeds_and_their_attribution() {
+    let r = bolwerk(&["db", "info", "--builtin"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    for s in [
+        "builtin:amnesty/pegasus.stix2: 1549 (",
+        "domain-name:value 1438",
+        "builtin:signature-base/hash-iocs.txt:",
+        "builtin:stalkerware/misp_event.json:",
+        "Amnesty International Security Lab; licence: CC BY 2.0",
+        "licence: MIT",
+        "Detection Rule License (DRL) 1.1",
+        "Echap and contributors; licence: CC BY 4.0",
+    ] {
+        assert!(r.stdout.contains(s), "missing {s:?} in\n{}", r.stdout);
+    }
+}
+
+#[test]
+fn a_bad_feed_is_an_error_and_the_good_ones_still_match() {
+    let p = plant();
+    let db = p.dir.no_db();
+    let bad = p.dir.write("feeds2/notes.txt", "nothing");
+    let broken = p.dir.write(
+        "feeds2/broken.stix2",
+        "{\"type\": \"bundle\", \"objects\": [",
+    );
+    let scan = |feed: &Path, target: &str| {
+        let (bad, feed) = (bad.to_str().unwrap(), feed.to_str().unwrap());
+        let target = p.dir.join(target);
+        let opts = ["scan", "--no-builtin", "-d", &db, "-i", "--no-summary"];
+        let feeds = ["--indicators", bad, "--indicators", feed];
+        bolwerk(&[&opts[..], &feeds[..], &[target.to_str().unwrap()]].concat())
+    };
+    let r = scan(&broken, "evidence/notes.txt");
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let unknown = format!("ERROR: {}: not a known indicator format", bad.display());
+    assert!(r.stderr.contains(&unknown), "{}", r.stderr);
+    let json = format!("ERROR: {}: JSON:", broken.display());
+    assert!(r.stderr.contains(&json), "{}", r.stderr);
+    let r = scan(&pegasus(), "evidence/Library");
+    assert_eq!(r.code, 1, "found outranks errors: {}", r.stderr);
+}
