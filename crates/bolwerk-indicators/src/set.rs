@@ -190,7 +190,7 @@ impl IndicatorsBuilder {
         self
     }
 
-    /// Load the built-in pack (see [`builtin::FEEDS`]).
+    /// Load the built-in pack (see [`builtin`](crate::builtin)).
     pub fn add_builtin(&mut self) -> &mut Self {
         for (name, bytes) in builtin::feeds() {
             let label = format!("builtin:{name}");
