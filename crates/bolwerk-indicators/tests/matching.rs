@@ -306,3 +306,39 @@ fn filename_iocs_with_scores_and_false_positive_regexes() {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[test]
+fn and_needs_every_comparison_on_the_same_object_or_any_branch() {
+    let data = b"payload";
+    let digest = hex(&Sha256::digest(data));
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("t.stix2");
+    let pattern = format!(
+        "[file:name = 'a.apk' AND file:hashes.sha256 = '{digest}'] OR [file:name = 'b.apk']"
+    );
+    let bundle = serde_json::json!({"type": "bundle", "id": "bundle--t", "objects": [
+        {"type": "indicator", "id": "indicator--and", "pattern": pattern}]});
+    std::fs::write(&feed, bundle.to_string()).unwrap();
+    let set = load(&[&feed]);
+    let hit = set.match_object(file("x/a.apk"), data);
+    assert_eq!(names(&hit), ["Spyware.t"]);
+    assert!(
+        hit[0]
+            .detail
+            .contains("file:name = 'a.apk' in name AND file:hashes.sha256"),
+        "{}",
+        hit[0].detail
+    );
+    assert!(
+        set.match_object(file("x/a.apk"), b"other").is_empty(),
+        "name alone"
+    );
+    assert!(
+        set.match_object(file("x/c.apk"), data).is_empty(),
+        "hash alone"
+    );
+    assert_eq!(
+        names(&set.match_object(file("x/b.apk"), b"other")),
+        ["Spyware.t"]
+    );
+}
