@@ -77,6 +77,11 @@ impl Scanner {
             return Ok((0, Outcome::Skipped(SkipReason::NotRegular)));
         }
         let size = meta.len();
+        if size == 0 || size > self.settings.limits.max_file_size {
+            if let Some(found) = self.names_only(path) {
+                return Ok((size, Outcome::Infected(found)));
+            }
+        }
         if size == 0 {
             return Ok((0, Outcome::Empty));
         }
@@ -124,6 +129,16 @@ impl Scanner {
         file.seek(std::io::SeekFrom::Start(0))?;
         let ft = file_type(&probe[..n]);
         Ok(ft.is_container() || (ft == FileType::MsExe && self.engine.wants_sections()))
+    }
+
+    /// Name and path indicators alone, for a file whose bytes are not
+    /// scanned (empty, or over the size limit): a file named as an
+    /// indicator names it whatever it holds.
+    fn names_only(&self, path: &Path) -> Option<Vec<Found>> {
+        let ind = self.settings.indicators.as_deref()?;
+        let mut found = Vec::new();
+        match_indicators(ind, None, path, &[], &mut found);
+        (!found.is_empty()).then_some(found)
     }
 
     /// Scan a stream (standard input) to its end.
@@ -191,7 +206,7 @@ impl Scanner {
         }
         if let Some(ind) = self.settings.indicators.as_deref() {
             if found.is_empty() || self.settings.all_match {
-                match_indicators(ind, data, origin, path, found);
+                match_indicators(ind, Some(data), origin, path, found);
             }
         }
         if !found.is_empty() && !self.settings.all_match {
@@ -269,22 +284,23 @@ impl Scanner {
     }
 }
 
-/// Indicators that match one object (by its name, path, hashes and text),
-/// as detections.
+/// Indicators that match one object (by its name and path, and when its
+/// bytes are given, its hashes and text), as detections.
 fn match_indicators(
     ind: &Indicators,
-    data: &[u8],
+    data: Option<&[u8]>,
     origin: &Path,
     members: &[String],
     found: &mut Vec<Found>,
 ) {
-    let hits = ind.match_object(
-        ObjectName {
-            file: origin,
-            members,
-        },
-        data,
-    );
+    let name = ObjectName {
+        file: origin,
+        members,
+    };
+    let hits = match data {
+        Some(d) => ind.match_object(name, d),
+        None => ind.match_name(name),
+    };
     if hits.is_empty() {
         return;
     }

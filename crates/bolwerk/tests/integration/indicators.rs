@@ -67,6 +67,7 @@ fn plant() -> Planted {
         "evidence/Library/LaunchDaemons/roleaccountd.plist.txt",
         "notes",
     );
+    dir.write("evidence/private/var/tmp/hooker", "");
     let sample = b"planted sample for a test feed\n".repeat(3);
     dir.write("evidence/sample.bin", &sample);
     let digest: String = Sha256::digest(&sample)
@@ -136,7 +137,12 @@ fn json_detections(stdout: &str) -> BTreeSet<(String, String, String, String)> {
 fn planted_artefacts_found_exactly_where_they_are() {
     let p = plant();
     let feeds = p.dir.join("feeds");
-    let r = scan_evidence(&p, &["--indicators", feeds.to_str().unwrap()]);
+    let predator = corpora().join("indicators/mvt-indicators/predator.stix2");
+    let extra = ["--indicators", feeds.to_str().unwrap()];
+    let r = scan_evidence(
+        &p,
+        &[&extra[..], &["--indicators", predator.to_str().unwrap()]].concat(),
+    );
     assert_eq!(r.code, 1, "{}", r.stderr);
     let e = |rel: &str| p.dir.join("evidence").join(rel).display().to_string();
     let t = |a: String, b: &str, c: &str, d: &str| (a, b.to_string(), c.to_string(), d.to_string());
@@ -148,6 +154,13 @@ fn planted_artefacts_found_exactly_where_they_are() {
             "indicator-file-name",
         ),
         t(e("sample.bin"), "", "Spyware.NoviSpy", "indicator-sha256"),
+        // Empty: matched by its path alone.
+        t(
+            e("private/var/tmp/hooker"),
+            "",
+            "Spyware.Predator",
+            "indicator-file-path",
+        ),
         t(
             e("Chrome/Default/History"),
             "",
