@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/indicators.sh — what the built-in indicator pack costs a scan.
 #
-# What it measures, with clamscan beside it in the same run: wall time and
-# peak resident memory (RSS) of the whole process (`/usr/bin/time -f %M`,
-# wall time from the shell in milliseconds) of
+# What it measures, with clamscan beside it in the same run: wall time, CPU
+# time (user + system) and peak resident memory (RSS) of the whole process
+# (`/usr/bin/time -f '%U %S %M'`, wall time from the shell in milliseconds;
+# CPU time says more than wall time on a busy machine) of
 #   a. a scan of a small directory (two files), i.e. start-up and loading;
 #   b. a recursive scan of real files (REALDIR, default /usr/lib/python3),
 #      i.e. per-file cost: with indicators every file is read, hashed (MD5,
@@ -46,24 +47,29 @@ mkdir -p "$WORK/small/Library" "$WORK/emptydb"
 echo '<plist/>' >"$WORK/small/Library/roleaccountd.plist"
 printf 'GET https://example.org/\n' >"$WORK/small/proxy.log"
 
-# run NAME CMD... : median wall seconds and max RSS (MiB) over RUNS runs;
-# the infected-file count of the last run goes to $WORK/NAME.infected.
+# median VALUES... : the median of numbers.
+median() {
+    printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
+# run NAME CMD... : median wall and CPU seconds and max RSS (MiB) over RUNS
+# runs; the infected-file count of the last run goes to $WORK/NAME.infected.
 run() {
     local name=$1; shift
-    local walls=() rss=0
+    local walls=() cpus=() rss=0
     for _ in $(seq "$RUNS"); do
-        local t0 t1 m
+        local t0 t1 u s m
         t0=$(date +%s.%N)
-        "$TIME" -f '%M' -o "$WORK/time" "$@" >"$WORK/out" 2>/dev/null || true
+        "$TIME" -f '%U %S %M' -o "$WORK/time" "$@" >"$WORK/out" 2>/dev/null || true
         t1=$(date +%s.%N)
         walls+=("$(echo "$t1 - $t0" | bc)")
-        m=$(tail -n 1 "$WORK/time")
+        read -r u s m < <(tail -n 1 "$WORK/time")
+        cpus+=("$(echo "$u + $s" | bc)")
         (( m > rss )) && rss=$m
     done
     grep -c ' FOUND$' "$WORK/out" >"$WORK/$name.infected" || true
-    local median
-    median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-    printf '%.3f s, %.1f MiB' "$median" "$(echo "$rss / 1024" | bc -l)"
+    printf '%.3f / %.2f s, %.1f MiB' "$(median "${walls[@]}")" "$(median "${cpus[@]}")" \
+        "$(echo "$rss / 1024" | bc -l)"
 }
 
 row() {
@@ -85,4 +91,4 @@ echo
 for k in small real; do
     echo "Infected files, $k: clamscan $(cat "$WORK/$k-clamscan.infected"), bolwerk without pack $(cat "$WORK/$k-plain.infected"), bolwerk with pack $(cat "$WORK/$k-pack.infected")."
 done
-echo "Median wall time and largest peak RSS of $RUNS runs. $(nproc) CPUs. Load average at start: $LOAD_AT_START. $(date -u '+%Y-%m-%d %H:%M') UTC. $(clamscan --version | cut -d/ -f1) vs bolwerk $("$BOLWERK" --version | cut -d' ' -f2)."
+echo "Cells: median wall / CPU (user + system) time, and largest peak RSS, of $RUNS runs. $(nproc) CPUs. Load average at start: $LOAD_AT_START. $(date -u '+%Y-%m-%d %H:%M') UTC. $(clamscan --version | cut -d/ -f1) vs bolwerk $("$BOLWERK" --version | cut -d' ' -f2)."

@@ -190,14 +190,14 @@ impl Indicators {
         };
         let mut hits: Vec<usize> = Vec::new();
         for f in forms {
-            hits.extend(n.set.matches(f).iter());
+            hits.extend(n.set.matches(f.as_bytes()).iter());
         }
         hits.sort_unstable();
         hits.dedup();
         for i in hits {
             let cancelled = n.false_positive[i]
                 .as_ref()
-                .is_some_and(|fp| forms.iter().any(|f| fp.is_match(f)));
+                .is_some_and(|fp| forms.iter().any(|f| fp.is_match(f.as_bytes())));
             if !cancelled {
                 ev.add(n.refs[i], full, || "path".into());
             }

@@ -11,12 +11,15 @@
 //! - signature-base filename regexes: one `RegexSet`, so a path is matched
 //!   against all of them in one pass; each regex is first parsed on its
 //!   own, so one the `regex` crate refuses is reported with file:line.
+//!   They are compiled with ASCII semantics (`\w`, `(?i)` and `.` on
+//!   bytes): the IOCs are ASCII, and Unicode classes made the set four
+//!   times slower to build (0.1 s of every start with the built-in pack).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::builtin;
 use crate::error::{Error, ErrorKind};
@@ -451,6 +454,7 @@ impl Index {
         }
         let regexes = std::mem::take(&mut self.regexes);
         let set = RegexSetBuilder::new(regexes.iter().map(|(r, _, _)| r))
+            .unicode(false)
             .size_limit(REGEX_SET_SIZE_LIMIT)
             .dfa_size_limit(REGEX_SET_SIZE_LIMIT)
             .build();
@@ -488,14 +492,17 @@ fn multi(map: BTreeMap<String, Vec<CRef>>, fold: bool) -> Option<Multi> {
 
 /// Parse a regex on its own, so a refusal names its line.
 fn validate(re: &str) -> Result<(), Error> {
-    regex_syntax::Parser::new()
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
         .parse(re)
         .map(|_| ())
         .map_err(|e| Error::new(ErrorKind::Regex(first_line(&e.to_string()))))
 }
 
 fn compile(re: &str) -> Result<Regex, Error> {
-    Regex::new(re).map_err(|e| Error::new(ErrorKind::Regex(first_line(&e.to_string()))))
+    RegexBuilder::new(re).unicode(false).build().map_err(|e| Error::new(ErrorKind::Regex(first_line(&e.to_string()))))
 }
 
 /// The regex crate's messages span several lines (a caret under the
