@@ -4,8 +4,9 @@
 use crate::pattern::Comparison;
 
 /// The object path signature-base filename IOCs are given here: a regular
-/// expression over the whole path (not a STIX property).
-pub const FILENAME_REGEX: &str = "x-signature-base:filename-regex";
+/// expression over the whole path. A custom STIX object type (`x-`), so
+/// the patterns written for sightings stay valid STIX.
+pub const FILENAME_REGEX: &str = "x-signature-base:filename_regex";
 
 /// What can be matched in a file scan, by object path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

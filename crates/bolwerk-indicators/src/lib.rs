@@ -16,7 +16,9 @@
 //!   Aho-Corasick automaton per substring key, one `RegexSet`);
 //! - [`Indicators::match_object`]: hashes, names and paths of an object,
 //!   hosts/URLs/e-mail/IPv4 addresses in its text and in SQLite databases,
-//!   with MVT's domain semantics; each [`Match`] says why.
+//!   with MVT's domain semantics; each [`Match`] says why;
+//! - [`Indicators::stix_indicator`]: an indicator as a STIX object, for
+//!   sharing sightings.
 //!
 //! Process names, app ids, certificates, Android properties and
 //! configuration profiles are loaded and counted but never match: a file
@@ -31,6 +33,7 @@ mod matcher;
 pub mod misp;
 pub mod pattern;
 mod set;
+mod share;
 pub mod sigbase;
 pub mod sqlite;
 pub mod stix;
@@ -40,3 +43,4 @@ pub use error::{Error, ErrorKind};
 pub use feed::{name_part, Entry, Feed, Key, FILENAME_REGEX};
 pub use matcher::{Match, ObjectName, MAX_MATCHES_PER_OBJECT};
 pub use set::{Indicators, IndicatorsBuilder, Source, DEFAULT_MIN_SCORE, MAX_FEED_SIZE};
+pub use share::{uuid4, uuid5, StixIndicator};

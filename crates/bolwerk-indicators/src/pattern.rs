@@ -361,14 +361,38 @@ impl Parser {
             Some(t) => return Err(err(at, format!("expected '=', found {t}"))),
             None => return Err(err(at, "expected '=', found the end")),
         }
-        let at = self.offset();
-        let value = match self.next() {
-            Some(Tok::Str(v)) => v,
-            Some(Tok::Word(w)) => w,
-            Some(t) => return Err(err(at, format!("expected a value, found {t}"))),
-            None => return Err(err(at, "expected a value, found the end")),
-        };
+        let value = self.value()?;
         Ok(Comparison { path, value })
+    }
+
+    /// A quoted string, a number or a boolean (STIX 2.1 §9.3's literals
+    /// that an equality on a file scan can use).
+    fn value(&mut self) -> Result<String, PatternError> {
+        let at = self.offset();
+        match self.next() {
+            Some(Tok::Str(v)) => Ok(v),
+            Some(Tok::Word(w)) if w == "true" || w == "false" => Ok(w),
+            Some(Tok::Word(w)) if w.parse::<i64>().is_ok() => {
+                let frac = match (self.peek(), self.tokens.get(self.pos + 1).map(|t| &t.tok)) {
+                    (Some(Tok::Dot), Some(Tok::Word(f)))
+                        if f.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        Some(f.clone())
+                    }
+                    _ => None,
+                };
+                match frac {
+                    Some(f) => {
+                        self.pos += 2;
+                        Ok(format!("{w}.{f}"))
+                    }
+                    None => Ok(w),
+                }
+            }
+            Some(Tok::Word(w)) => Err(err(at, format!("'{w}' is not a literal (quote strings)"))),
+            Some(t) => Err(err(at, format!("expected a value, found {t}"))),
+            None => Err(err(at, "expected a value, found the end")),
+        }
     }
 
     /// `type:prop(.prop | .'quoted')*`, normalised.
@@ -500,6 +524,9 @@ mod tests {
                 value: "3".into()
             }
         );
+        let p = parse("[file:size = -1 AND x:y = 1.25 AND x:z = true]").unwrap();
+        let values: Vec<&str> = p.any[0].iter().map(|c| c.value.as_str()).collect();
+        assert_eq!(values, ["-1", "1.25", "true"]);
     }
 
     #[test]
@@ -516,6 +543,7 @@ mod tests {
         assert!(e("").contains("the end"));
         assert!(e(&"(".repeat(100)).contains("deeper"));
         assert!(e(&format!("[{}", "(".repeat(100))).contains("deeper"));
+        assert!(e("[file:name = abc]").contains("not a literal"));
         let wide = ["([file:name = 'a'] OR [file:name = 'b'])"; 10].join(" AND ");
         assert!(e(&wide).contains("comparisons"));
     }

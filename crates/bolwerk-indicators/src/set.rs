@@ -111,6 +111,7 @@ pub struct Indicators {
     pub(crate) paths: Option<Multi>,
     pub(crate) urls: Option<Multi>,
     pub(crate) names: Option<NameRegexes>,
+    pub(crate) by_id: HashMap<String, u32>,
 }
 
 impl std::fmt::Debug for Indicators {
@@ -405,7 +406,7 @@ impl Index {
             resolved.push(out);
         }
         let id = match e.line {
-            Some(l) if e.id.is_empty() => format!("{}:{l}", file_name(src)),
+            Some(l) if e.id.is_empty() => format!("{src}:{l}"),
             _ => e.id,
         };
         self.inds.push(Ind {
@@ -436,7 +437,12 @@ impl Index {
 
     fn finish(mut self) -> (Indicators, Vec<Error>) {
         let names = self.name_regexes();
+        let mut by_id = HashMap::with_capacity(self.inds.len());
+        for (i, ind) in self.inds.iter().enumerate() {
+            by_id.entry(ind.id.clone()).or_insert(i as u32);
+        }
         let set = Indicators {
+            by_id,
             paths: multi(std::mem::take(&mut self.paths), false),
             urls: multi(std::mem::take(&mut self.urls), true),
             names,
@@ -472,10 +478,6 @@ impl Index {
             }
         }
     }
-}
-
-fn file_name(src: &str) -> &str {
-    src.rsplit(['/', '\\']).next().unwrap_or(src)
 }
 
 fn multi(map: BTreeMap<String, Vec<CRef>>, fold: bool) -> Option<Multi> {

@@ -121,7 +121,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     };
     let mut tally = Tally::default();
     let (stdin_paths, paths) = split_stdin(&args.paths);
-    let mut sightings = Sightings::default();
+    let mut sightings = Sightings::new(settings.indicators.clone());
     let mut on_event = |ev: Event| {
         tally.record(&ev);
         sightings.record(&ev);

@@ -2,11 +2,12 @@
 //! built-in pack, and `--stix-out FILE`, a STIX 2.1 bundle of `sighting`
 //! objects for what the scan found, to share with a partner.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bolwerk_indicators::{builtin, ErrorKind, Indicators, IndicatorsBuilder};
+use bolwerk_indicators::{builtin, uuid4, ErrorKind, Indicators, IndicatorsBuilder, StixIndicator};
 use bolwerk_scan::{Event, Outcome};
 use clap::Args;
 use serde_json::{json, Value};
@@ -100,39 +101,120 @@ pub fn print_builtin() {
     }
 }
 
-/// Collects sightings during a scan and writes them as a STIX bundle.
-#[derive(Default)]
+/// The STIX extension that defines the properties bolwerk adds to
+/// sightings (STIX 2.1 §7.3: custom properties through an extension).
+const EXTENSION_ID: &str = "extension-definition--3f0f7e0c-8d2b-4a4e-9a49-4c1f6e2b7d15";
+
+/// Collects sightings during a scan and writes them as a STIX bundle:
+/// an `identity` for this host (its id a name-based UUID of the host name,
+/// so a partner sees repeated scans of one host as one), the extension
+/// defining bolwerk's properties, the `indicator` objects sighted, and a
+/// `sighting` of one of them per detection.
 pub struct Sightings {
-    objects: Vec<Value>,
+    indicators: Option<Arc<Indicators>>,
+    sighted: BTreeMap<String, Value>,
+    sightings: Vec<Value>,
+    host: String,
 }
 
 impl Sightings {
+    /// Sightings of indicators from `indicators`.
+    pub fn new(indicators: Option<Arc<Indicators>>) -> Sightings {
+        Sightings {
+            indicators,
+            sighted: BTreeMap::new(),
+            sightings: Vec::new(),
+            host: host_name(),
+        }
+    }
+
     /// Note the indicator detections of one event.
     pub fn record(&mut self, ev: &Event) {
         let Event::File(f) = ev else { return };
         let Outcome::Infected(found) = &f.outcome else {
             return;
         };
-        for d in found.iter().filter(|d| d.kind.starts_with("indicator")) {
+        let Some(set) = self.indicators.clone() else {
+            return;
+        };
+        for d in found {
+            let Some(ind) = set.stix_indicator(&d.signature) else {
+                continue;
+            };
             let mut object = f.path.display().to_string();
             if !d.object.is_empty() {
                 object = format!("{object}//{}", d.object);
             }
-            self.objects.push(sighting(
-                &d.signature,
-                &d.name,
-                &object,
-                d.detail.as_deref(),
-            ));
+            let s = self.sighting(&ind.id, &d.name, &object, d.detail.as_deref());
+            self.sightings.push(s);
+            self.sighted
+                .entry(ind.id.clone())
+                .or_insert_with(|| indicator_object(&ind));
         }
+    }
+
+    fn identity_id(&self) -> String {
+        format!("identity--{}", bolwerk_indicators::uuid5(&self.host))
+    }
+
+    fn sighting(&self, indicator: &str, name: &str, object: &str, detail: Option<&str>) -> Value {
+        let now = now();
+        let mut s = json!({
+            "type": "sighting",
+            "spec_version": "2.1",
+            "id": format!("sighting--{}", uuid4()),
+            "created": now,
+            "modified": now,
+            "first_seen": now,
+            "last_seen": now,
+            "count": 1,
+            "sighting_of_ref": indicator,
+            "where_sighted_refs": [self.identity_id()],
+            "description": format!("{name} in {object}"),
+            "extensions": { EXTENSION_ID: { "extension_type": "toplevel-property-extension" } },
+            "x_bolwerk_object_path": object,
+            "x_bolwerk_host": self.host,
+        });
+        if let Some(d) = detail {
+            s["x_bolwerk_detail"] = json!(d);
+        }
+        s
     }
 
     /// Write the bundle to `path`.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let now = now();
+        let identity = json!({
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": self.identity_id(),
+            "created": now,
+            "modified": now,
+            "name": self.host,
+            "identity_class": "system",
+        });
+        let extension = json!({
+            "type": "extension-definition",
+            "spec_version": "2.1",
+            "id": EXTENSION_ID,
+            "created_by_ref": self.identity_id(),
+            "created": now,
+            "modified": now,
+            "name": "bolwerk sighting details",
+            "description": "Where bolwerk saw an indicator: x_bolwerk_object_path (the file, and \
+                the members inside it joined with //), x_bolwerk_host, x_bolwerk_detail (why it matched).",
+            "schema": "x_bolwerk_object_path, x_bolwerk_host, x_bolwerk_detail: strings",
+            "version": "1.0.0",
+            "extension_types": ["toplevel-property-extension"],
+            "extension_properties": ["x_bolwerk_object_path", "x_bolwerk_host", "x_bolwerk_detail"],
+        });
+        let mut objects = vec![identity, extension];
+        objects.extend(self.sighted.values().cloned());
+        objects.extend(self.sightings.iter().cloned());
         let bundle = json!({
             "type": "bundle",
             "id": format!("bundle--{}", uuid4()),
-            "objects": self.objects,
+            "objects": objects,
         });
         let mut f = std::fs::File::create(path)?;
         serde_json::to_writer_pretty(&mut f, &bundle)?;
@@ -141,32 +223,26 @@ impl Sightings {
     }
 }
 
-fn sighting(indicator: &str, name: &str, object: &str, detail: Option<&str>) -> Value {
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut s = json!({
-        "type": "sighting",
+fn indicator_object(ind: &StixIndicator) -> Value {
+    let now = now();
+    json!({
+        "type": "indicator",
         "spec_version": "2.1",
-        "id": format!("sighting--{}", uuid4()),
+        "id": ind.id,
         "created": now,
         "modified": now,
-        "first_seen": now,
-        "last_seen": now,
-        "count": 1,
-        "description": format!("{name} in {object}"),
-        "x_bolwerk_object_path": object,
-        "x_bolwerk_host": host_name(),
-    });
-    // STIX requires sighting_of_ref to be an SDO id; line-based IOCs
-    // (hash-iocs.txt:12) have none, so they are named in an extension field.
-    if indicator.contains("--") {
-        s["sighting_of_ref"] = json!(indicator);
-    } else {
-        s["x_bolwerk_indicator"] = json!(indicator);
-    }
-    if let Some(d) = detail {
-        s["x_bolwerk_detail"] = json!(d);
-    }
-    s
+        "name": ind.name,
+        "description": format!("from {}", ind.source),
+        "indicator_types": ["malicious-activity"],
+        "pattern": ind.pattern,
+        "pattern_type": "stix",
+        "pattern_version": "2.1",
+        "valid_from": now,
+    })
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn host_name() -> String {
@@ -174,29 +250,4 @@ fn host_name() -> String {
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
-}
-
-/// A random (version 4) UUID from the kernel's random source.
-fn uuid4() -> String {
-    let mut b = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
-    if read.is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        b.copy_from_slice(&t.to_le_bytes());
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
 }

@@ -109,7 +109,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let bar = progress_bar(&args, &paths, &walk);
     out.set_bar(bar.clone());
     let mut tally = Tally::default();
-    let mut sightings = Sightings::default();
+    let mut sightings = Sightings::new(settings.indicators.clone());
     let mut on_event = |ev: Event| {
         tally.record(&ev);
         sightings.record(&ev);

@@ -2,7 +2,7 @@
 //! are (files, archive members, a Chrome history), clamscan mode, STIX
 //! sightings, the built-in pack and its attributions.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -246,11 +246,53 @@ fn builtin_pack_finds_pegasus_unless_turned_off() {
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
 
+/// The objects of a STIX bundle written by `--stix-out`, by type.
+fn bundle_objects(path: &Path) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(bundle["type"], "bundle");
+    let mut by_type: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for o in bundle["objects"].as_array().unwrap() {
+        let t = o["type"].as_str().unwrap().to_string();
+        by_type.entry(t).or_default().push(o.clone());
+    }
+    by_type
+}
+
+/// OASIS's STIX validator (PyPI `stix2-validator`, installed by `.ci/run`)
+/// on a bundle: valid, warnings allowed (name-based UUIDs are version 5).
+fn assert_valid_stix(path: &Path) {
+    let out = std::process::Command::new("stix2_validator")
+        .args(["--version", "2.1"])
+        .arg(path)
+        .output()
+        .expect("stix2_validator is missing: python3 -m pip install stix2-validator");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("STIX JSON: Valid"),
+        "{text}"
+    );
+}
+
 #[test]
-fn stix_out_writes_sightings_of_the_indicators_found() {
+fn stix_out_writes_sightings_that_oasis_validates() {
     let p = plant();
+    let sample = std::fs::read(p.dir.join("evidence/sample.bin")).unwrap();
+    let digest: String = Sha256::digest(&sample)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let iocs = p.dir.write(
+        "feeds3/hash-iocs.txt",
+        format!("# test\n{digest};planted sample\n"),
+    );
     let out = p.dir.join("sightings.json");
-    let r = scan_evidence(&p, &["--stix-out", out.to_str().unwrap()]);
+    let extra = [
+        "--indicators",
+        iocs.to_str().unwrap(),
+        "--stix-out",
+        out.to_str().unwrap(),
+    ];
+    let r = scan_evidence(&p, &extra);
     assert_eq!(r.code, 1);
     let found: BTreeSet<(String, String)> = detections(&r.stdout)
         .into_iter()
@@ -265,25 +307,48 @@ fn stix_out_writes_sightings_of_the_indicators_found() {
             (v["signature"].as_str().unwrap().to_string(), full)
         })
         .collect();
-    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(bundle["type"], "bundle");
-    let sightings: BTreeSet<(String, String)> = bundle["objects"]
-        .as_array()
-        .unwrap()
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert_valid_stix(&out);
+    let objs = bundle_objects(&out);
+    assert_eq!(objs["identity"].len(), 1);
+    assert_eq!(objs["extension-definition"].len(), 1);
+    let identity = objs["identity"][0]["id"].as_str().unwrap();
+    let indicators: BTreeMap<&str, &serde_json::Value> = objs["indicator"]
         .iter()
-        .map(|s| {
-            assert_eq!(s["type"], "sighting");
-            assert_eq!(s["spec_version"], "2.1");
-            assert!(s["id"].as_str().unwrap().starts_with("sighting--"));
-            assert!(s["last_seen"].as_str().unwrap().ends_with('Z'));
-            (
-                s["sighting_of_ref"].as_str().unwrap().to_string(),
-                s["x_bolwerk_object_path"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|i| (i["id"].as_str().unwrap(), i))
         .collect();
-    assert_eq!(sightings.len(), 3);
-    assert_eq!(sightings, found);
+    let mut sighted = BTreeSet::new();
+    for s in &objs["sighting"] {
+        assert_eq!(s["where_sighted_refs"], serde_json::json!([identity]));
+        assert!(s["last_seen"].as_str().unwrap().ends_with('Z'));
+        let of = s["sighting_of_ref"].as_str().unwrap();
+        let path = s["x_bolwerk_object_path"].as_str().unwrap().to_string();
+        let ind = indicators
+            .get(of)
+            .expect("the sighted indicator is in the bundle");
+        if ind["name"] == "IOC.Hash" {
+            // A line-based IOC: a name-based (version 5) id and a pattern
+            // written for it.
+            assert_eq!(&of["indicator--".len() + 14..][..1], "5", "{of}");
+            let pattern = format!("[file:hashes.sha256 = '{digest}']");
+            assert_eq!(ind["pattern"], serde_json::json!(pattern));
+            let line = format!("{}:2", iocs.display());
+            sighted.insert((line, path));
+        } else {
+            sighted.insert((of.to_string(), path));
+        }
+    }
+    assert_eq!(sighted, found);
+    // The same feed line is the same indicator in the next scan.
+    let ids = |objs: &BTreeMap<String, Vec<serde_json::Value>>| -> BTreeSet<String> {
+        objs["indicator"]
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = ids(&objs);
+    assert_eq!(scan_evidence(&p, &extra).code, 1);
+    assert_eq!(ids(&bundle_objects(&out)), first);
 }
 
 #[test]
