@@ -394,3 +394,33 @@ fn a_bad_feed_is_an_error_and_the_good_ones_still_match() {
     let r = scan(&pegasus(), "evidence/Library");
     assert_eq!(r.code, 1, "found outranks errors: {}", r.stderr);
 }
+
+#[test]
+fn mapped_large_files_match_as_read_ones() {
+    let dir = Dir::new();
+    let db = dir.no_db();
+    let d = pegasus_domain();
+    let line = format!("GET https://cdn.{d}/x HTTP/1.1\n");
+    // Below and above the 16 MiB from which files are memory-mapped.
+    let filler = "GET https://example.org/ok HTTP/1.1\n".repeat(17 << 20 >> 5);
+    dir.write("small.log", format!("{filler:.1000}\n{line}"));
+    dir.write("large.log", format!("{filler}{line}"));
+    let peg = pegasus();
+    let args = ["scan", "--no-builtin", "-d", &db, "--json"];
+    let target = dir.path().to_str().unwrap();
+    let r = bolwerk(&[&args[..], &["--indicators", peg.to_str().unwrap(), target]].concat());
+    assert_eq!(r.code, 1);
+    let got: BTreeSet<String> = detections(&r.stdout)
+        .into_iter()
+        .map(|v| {
+            let p = v["path"].as_str().unwrap();
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let want: BTreeSet<String> = ["large.log", "small.log"].map(String::from).into();
+    assert_eq!(got, want, "{}", r.stdout);
+}
