@@ -24,6 +24,7 @@ use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use crate::builtin;
 use crate::error::{Error, ErrorKind};
 use crate::feed::{Entry, Feed, Key};
+use crate::pattern::Comparison;
 use crate::sigbase::{self, IocKind};
 use crate::{misp, stix};
 
@@ -368,42 +369,29 @@ impl Index {
             Some(l) => err.with_path(src).with_line(l),
             None => err.with_path(src),
         };
-        let fp = match &e.false_positive {
-            Some(r) => Some(compile(r).map_err(at)?),
-            None => None,
-        };
+        let fp = e
+            .false_positive
+            .as_deref()
+            .map(compile)
+            .transpose()
+            .map_err(at)?;
+        let any = e
+            .any
+            .iter()
+            .map(|conj| conj.iter().map(term).collect())
+            .collect::<Result<Vec<Vec<Term>>, Error>>()
+            .map_err(at)?;
         let ind = self.inds.len() as u32;
-        let mut any = Vec::with_capacity(e.any.len());
-        for (c, conj) in e.any.iter().enumerate() {
-            let mut terms = Vec::with_capacity(conj.len());
-            for (k, cmp) in conj.iter().enumerate() {
-                let key = Key::of(&cmp.path);
-                if key == Key::FilenameRegex {
-                    validate(&cmp.value).map_err(at)?;
-                }
-                let value = if key.folds_case() {
-                    cmp.value.to_ascii_lowercase()
-                } else {
-                    cmp.value.clone()
-                };
-                terms.push((key, cmp.path.clone(), value, c, k));
-            }
-            any.push(terms);
-        }
-        let mut resolved = Vec::with_capacity(any.len());
-        for conj in any {
-            let mut out = Vec::with_capacity(conj.len());
-            for (key, path, value, c, k) in conj {
-                *by_path.entry(path.clone()).or_default() += 1;
+        for (c, conj) in any.iter().enumerate() {
+            for (k, t) in conj.iter().enumerate() {
+                *by_path.entry(t.path.clone()).or_default() += 1;
                 let r = CRef {
                     ind,
                     conj: c as u16,
                     comp: k as u16,
                 };
-                self.index_term(key, &value, r, fp.clone());
-                out.push(Term { key, path, value });
+                self.index_term(t.key, &t.value, r, fp.clone());
             }
-            resolved.push(out);
         }
         let id = match e.line {
             Some(l) if e.id.is_empty() => format!("{src}:{l}"),
@@ -412,7 +400,7 @@ impl Index {
         self.inds.push(Ind {
             id,
             family: fam0 + e.family,
-            any: resolved,
+            any,
             score: e.score,
             note: e.note,
         });
@@ -478,6 +466,25 @@ impl Index {
             }
         }
     }
+}
+
+/// A comparison resolved: its key, and its value case-folded where the key
+/// compares without case; a filename regex must parse.
+fn term(c: &Comparison) -> Result<Term, Error> {
+    let key = Key::of(&c.path);
+    if key == Key::FilenameRegex {
+        validate(&c.value)?;
+    }
+    let value = if key.folds_case() {
+        c.value.to_ascii_lowercase()
+    } else {
+        c.value.clone()
+    };
+    Ok(Term {
+        key,
+        path: c.path.clone(),
+        value,
+    })
 }
 
 fn multi(map: BTreeMap<String, Vec<CRef>>, fold: bool) -> Option<Multi> {
