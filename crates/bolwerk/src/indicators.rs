@@ -193,21 +193,7 @@ impl Sightings {
             "name": self.host,
             "identity_class": "system",
         });
-        let extension = json!({
-            "type": "extension-definition",
-            "spec_version": "2.1",
-            "id": EXTENSION_ID,
-            "created_by_ref": self.identity_id(),
-            "created": now,
-            "modified": now,
-            "name": "bolwerk sighting details",
-            "description": "Where bolwerk saw an indicator: x_bolwerk_object_path (the file, and \
-                the members inside it joined with //), x_bolwerk_host, x_bolwerk_detail (why it matched).",
-            "schema": "x_bolwerk_object_path, x_bolwerk_host, x_bolwerk_detail: strings",
-            "version": "1.0.0",
-            "extension_types": ["toplevel-property-extension"],
-            "extension_properties": ["x_bolwerk_object_path", "x_bolwerk_host", "x_bolwerk_detail"],
-        });
+        let extension = extension_definition(&self.identity_id(), &now);
         let mut objects = vec![identity, extension];
         objects.extend(self.sighted.values().cloned());
         objects.extend(self.sightings.iter().cloned());
@@ -221,6 +207,25 @@ impl Sightings {
         f.write_all(b"\n")?;
         Ok(())
     }
+}
+
+/// The extension that defines bolwerk's sighting properties.
+fn extension_definition(creator: &str, now: &str) -> Value {
+    json!({
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": EXTENSION_ID,
+        "created_by_ref": creator,
+        "created": now,
+        "modified": now,
+        "name": "bolwerk sighting details",
+        "description": "Where bolwerk saw an indicator: x_bolwerk_object_path (the file, and \
+            the members inside it joined with //), x_bolwerk_host, x_bolwerk_detail (why it matched).",
+        "schema": "x_bolwerk_object_path, x_bolwerk_host, x_bolwerk_detail: strings",
+        "version": "1.0.0",
+        "extension_types": ["toplevel-property-extension"],
+        "extension_properties": ["x_bolwerk_object_path", "x_bolwerk_host", "x_bolwerk_detail"],
+    })
 }
 
 fn indicator_object(ind: &StixIndicator) -> Value {
