@@ -78,7 +78,7 @@ fn comparison(t: &Term) -> String {
     format!("{} {op} '{value}'", t.path)
 }
 
-/// A name-based (version 5) UUID of `name` in [`NAMESPACE`].
+/// A name-based (version 5) UUID of `name`, in a namespace of bolwerk's own.
 pub fn uuid5(name: &str) -> String {
     let mut h = Sha1::new();
     h.update(NAMESPACE);
