@@ -267,15 +267,26 @@ impl Parser {
         Ok(())
     }
 
-    /// observation (OR observation)*, with AND binding tighter.
-    fn observation_or(&mut self) -> Result<Dnf, PatternError> {
-        let mut dnf = self.observation_and()?;
-        while self.keyword().as_deref() == Some("OR") {
+    /// `operand (KEYWORD operand)*`, folded with `combine`: the shape of
+    /// every `AND` and `OR` level of the grammar.
+    fn chain(
+        &mut self,
+        keyword: &str,
+        operand: fn(&mut Self) -> Result<Dnf, PatternError>,
+        combine: fn(Dnf, Dnf, usize) -> Result<Dnf, PatternError>,
+    ) -> Result<Dnf, PatternError> {
+        let mut dnf = operand(self)?;
+        while self.keyword().as_deref() == Some(keyword) {
             self.pos += 1;
-            let rhs = self.observation_and()?;
-            dnf = or(dnf, rhs, self.offset())?;
+            let rhs = operand(self)?;
+            dnf = combine(dnf, rhs, self.offset())?;
         }
         Ok(dnf)
+    }
+
+    /// observation (OR observation)*, with AND binding tighter.
+    fn observation_or(&mut self) -> Result<Dnf, PatternError> {
+        self.chain("OR", Self::observation_and, or)
     }
 
     fn observation_and(&mut self) -> Result<Dnf, PatternError> {
@@ -318,23 +329,11 @@ impl Parser {
     }
 
     fn comparison_or(&mut self) -> Result<Dnf, PatternError> {
-        let mut dnf = self.comparison_and()?;
-        while self.keyword().as_deref() == Some("OR") {
-            self.pos += 1;
-            let rhs = self.comparison_and()?;
-            dnf = or(dnf, rhs, self.offset())?;
-        }
-        Ok(dnf)
+        self.chain("OR", Self::comparison_and, or)
     }
 
     fn comparison_and(&mut self) -> Result<Dnf, PatternError> {
-        let mut dnf = self.comparison_term()?;
-        while self.keyword().as_deref() == Some("AND") {
-            self.pos += 1;
-            let rhs = self.comparison_term()?;
-            dnf = and(dnf, rhs, self.offset())?;
-        }
-        Ok(dnf)
+        self.chain("AND", Self::comparison_term, and)
     }
 
     fn comparison_term(&mut self) -> Result<Dnf, PatternError> {
