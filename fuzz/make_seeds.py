@@ -4,7 +4,7 @@
 Every seed is made here from scratch: hash and ignore lines, tiny CUD/CVD-shaped
 containers with made-up members, and minimal hand-built PE headers.
 """
-import gzip, hashlib, io, os, struct, tarfile
+import gzip, hashlib, io, json, os, sqlite3, struct, tarfile, tempfile
 
 def write(target, name, data):
     os.makedirs(f"corpus/{target}", exist_ok=True)
@@ -101,3 +101,45 @@ write("pe_sections", "entry-unmapped", pe(entry=0x9000))
 write("pe_sections", "mz-only", b"MZ" + b"\0" * 62)
 write("pe_sections", "elf", b"\x7fELF\x02\x01\x01" + b"\0" * 9)
 write("pe_sections", "zip", b"PK\x05\x06" + b"\0" * 18)
+
+# Indicator feeds: STIX patterns, signature-base IOC lines, whole feeds, and
+# objects to match (text, a Chrome-style SQLite history).
+STIX_PATTERNS = {
+    "domain": "[domain-name:value='weather4free.com']",
+    "and-escapes": "[file:hashes.'SHA-256' = 'ab' AND file:name = 'x=\\'y\\'']",
+    "observations": "[file:name = 'a'] OR ([process:name = 'b'] AND [url:value = 'http://x/?a=1'])",
+    "literals": "[file:size = -1 AND x-y:z = 1.25 AND x-y:w = true]",
+    "refused": "[file:name = 'a'] FOLLOWEDBY [file:name MATCHES 'b'] WITHIN 5 SECONDS",
+}
+for name, p in STIX_PATTERNS.items():
+    write("stix_pattern", name, p)
+IOC_LINES = {
+    "hash": "0c2674c3a97c53082187d930efb645c2;DEEP PANDA\n",
+    "filename": "# Regin\n\\\\usbclass\\.sys;80\n(?i)\\\\procdump(64)?\\.exe;50;(?i)(SysInternals\\\\)\n",
+    "c2": "# Snowman\nsuroot.com\n58.64.143.244;65\n",
+}
+for name, text in IOC_LINES.items():
+    write("ioc_line", name, text)
+    write("indicator_feed", f"ioc-{name}", text)
+write("indicator_feed", "stix-bundle", json.dumps({"type": "bundle", "id": "bundle--s", "objects": [
+    {"type": "malware", "id": "malware--m", "name": "Seed"},
+    {"type": "indicator", "id": "indicator--i", "pattern": "[domain-name:value = 'evil.com']"},
+    {"type": "relationship", "id": "relationship--r", "relationship_type": "indicates",
+     "source_ref": "indicator--i", "target_ref": "malware--m"}]}))
+write("indicator_feed", "misp-event", json.dumps({"info": "Stalkerware indicators", "Object": [
+    {"uuid": "o", "Attribute": [{"object_relation": "name", "type": "text", "value": "Spy"},
+                                {"object_relation": "domain", "type": "domain", "value": "c2.spy.example"}]}]}))
+write("indicator_match", "text", "GET https://a.evil.com/ from spy@evil.com to 10.0.0.1 https://x.example/p?a=1\n")
+with tempfile.TemporaryDirectory() as d:
+    db = os.path.join(d, "History")
+    c = sqlite3.connect(db)
+    c.executescript(
+        "CREATE TABLE urls(id INTEGER PRIMARY KEY AUTOINCREMENT, url LONGVARCHAR, title LONGVARCHAR,"
+        " visit_count INTEGER DEFAULT 0 NOT NULL, typed_count INTEGER DEFAULT 0 NOT NULL,"
+        " last_visit_time INTEGER NOT NULL, hidden INTEGER DEFAULT 0 NOT NULL);"
+        "INSERT INTO urls(url, title, last_visit_time) VALUES ('https://notevil.com/', 't', 1);"
+        "INSERT INTO urls(url, title, last_visit_time) VALUES ('https://www.evil.com/', 't', 2);")
+    c.commit()
+    c.close()
+    with open(db, "rb") as f:
+        write("indicator_match", "chrome-history", f.read())

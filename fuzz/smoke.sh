@@ -13,7 +13,8 @@
 # fuzz/corpus-run/, topped up with real inputs that cannot be committed:
 # ../shared/corpora/clamav/*.cvd for cvd_open and
 # /usr/share/clamav-testfiles/*.exe (when installed) for pe_sections, and
-# all of clamav-testfiles for the container readers (unpack_*).
+# all of clamav-testfiles for the container readers (unpack_*), and
+# signature-base's IOC files for ioc_line.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -52,6 +53,7 @@ for target in "${targets[@]}"; do
         cvd_open) cp "$shared_dir"/corpora/clamav/*.cvd "$corpus"/ 2>/dev/null || true ;;
         pe_sections) cp /usr/share/clamav-testfiles/*.exe "$corpus"/ 2>/dev/null || true ;;
         unpack_*) cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true ;;
+        ioc_line) cp "$shared_dir"/corpora/indicators/signature-base/iocs/*.txt "$corpus"/ 2>/dev/null || true ;;
     esac
     log=$run_dir/$target.log
     echo "== $target: ${seconds}s on $(find "$corpus" -type f | wc -l) seed inputs"

@@ -20,6 +20,11 @@ pub struct Found {
     /// Where inside the scanned file the object is: the names of the
     /// containers' members, joined with `//` (empty for the file itself).
     pub object: String,
+    /// Why it matched, for indicators: the comparison, what was observed
+    /// and where (`domain-name:value = 'x.com' matched 'a.x.com' in table
+    /// urls, row 3, column url`). None for ClamAV signatures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Why an object was not scanned.

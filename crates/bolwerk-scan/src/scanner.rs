@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bolwerk_engine::{Detection, Engine, HashType, Member, ObjectContext, ScanOptions, SigKind};
+use bolwerk_indicators::{Indicators, ObjectName};
 use bolwerk_unpack::{
     file_type, pe, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
 };
@@ -30,6 +31,9 @@ pub struct ScanSettings {
     /// (otherwise what lies beyond a limit is passed over silently, as in
     /// ClamAV).
     pub alert_exceeds_max: bool,
+    /// Spyware and malware indicators matched on every object besides the
+    /// engine's signatures.
+    pub indicators: Option<Arc<Indicators>>,
 }
 
 /// Bytes read to type a file before deciding whether to read all of it
@@ -73,6 +77,11 @@ impl Scanner {
             return Ok((0, Outcome::Skipped(SkipReason::NotRegular)));
         }
         let size = meta.len();
+        if size == 0 || size > self.settings.limits.max_file_size {
+            if let Some(found) = self.names_only(path) {
+                return Ok((size, Outcome::Infected(found)));
+            }
+        }
         if size == 0 {
             return Ok((0, Outcome::Empty));
         }
@@ -91,7 +100,7 @@ impl Scanner {
             // SIGBUS; ripgrep accepts the same risk for large files, and the
             // daemon reads instead of mapping.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok((size, self.scan_bytes(&map)));
+                return Ok((size, self.scan_named(&map, path)));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);
@@ -99,7 +108,7 @@ impl Scanner {
         let read = (&mut file)
             .take(self.settings.limits.max_file_size)
             .read_to_end(&mut buf);
-        let outcome = read.map(|_| self.scan_bytes(&buf));
+        let outcome = read.map(|_| self.scan_named(&buf, path));
         self.buf = buf;
         Ok((size, outcome?))
     }
@@ -109,7 +118,10 @@ impl Scanner {
     /// when it starts as an executable, anything when it is a container.
     /// When none could, the file is read no further than its first bytes.
     fn may_match(&self, size: u64, file: &mut File) -> std::io::Result<bool> {
-        if self.engine.wants_object(size) || self.engine.has_bodies() {
+        if self.engine.wants_object(size)
+            || self.engine.has_bodies()
+            || self.settings.indicators.is_some()
+        {
             return Ok(true);
         }
         let mut probe = [0u8; TYPE_PROBE];
@@ -117,6 +129,16 @@ impl Scanner {
         file.seek(std::io::SeekFrom::Start(0))?;
         let ft = file_type(&probe[..n]);
         Ok(ft.is_container() || (ft == FileType::MsExe && self.engine.wants_sections()))
+    }
+
+    /// Name and path indicators alone, for a file whose bytes are not
+    /// scanned (empty, or over the size limit): a file named as an
+    /// indicator names it whatever it holds.
+    fn names_only(&self, path: &Path) -> Option<Vec<Found>> {
+        let ind = self.settings.indicators.as_deref()?;
+        let mut found = Vec::new();
+        match_indicators(ind, None, path, &[], &mut found);
+        (!found.is_empty()).then_some(found)
     }
 
     /// Scan a stream (standard input) to its end.
@@ -130,7 +152,7 @@ impl Scanner {
             Err(e) => io_outcome(&e),
             Ok(0) => Outcome::Empty,
             Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
-            Ok(_) => self.scan_bytes(&buf),
+            Ok(_) => self.scan_named(&buf, name),
         };
         self.buf = buf;
         FileReport {
@@ -142,10 +164,16 @@ impl Scanner {
 
     /// Scan bytes held in memory, and the objects inside them.
     pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
+        self.scan_named(data, Path::new(""))
+    }
+
+    /// Scan bytes read from the file `origin` (whose name and path
+    /// indicators match).
+    fn scan_named(&self, data: &[u8], origin: &Path) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
         let mut trail = Trail::default();
-        let _ = self.scan_layer(data, 0, &mut trail, &mut budget, &mut found);
+        let _ = self.scan_layer(data, origin, 0, &mut trail, &mut budget, &mut found);
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
         }
@@ -160,6 +188,7 @@ impl Scanner {
     fn scan_layer(
         &self,
         data: &[u8],
+        origin: &Path,
         depth: u32,
         trail: &mut Trail,
         budget: &mut Budget,
@@ -176,6 +205,11 @@ impl Scanner {
             // Joined only when something matched: most objects match nothing.
             let object = trail.names.join("//");
             found.extend(detections.iter().map(|d| self.found(d, &object)));
+        }
+        if let Some(ind) = self.settings.indicators.as_deref() {
+            if found.is_empty() || self.settings.all_match {
+                match_indicators(ind, Some(data), origin, &trail.names, found);
+            }
         }
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());
@@ -200,7 +234,7 @@ impl Scanner {
             trail.types.push(ft.cl_type());
             flow = self.scan_member(data, ft, &child, position, trail, found);
             if flow.is_continue() && !child.meta.encrypted {
-                flow = self.scan_layer(&child.data, depth + 1, trail, budget, found);
+                flow = self.scan_layer(&child.data, origin, depth + 1, trail, budget, found);
             }
             trail.names.pop();
             trail.types.pop();
@@ -304,6 +338,7 @@ impl Scanner {
                 .unwrap_or_default(),
             offset: d.offset,
             object: object.to_string(),
+            detail: None,
         }
     }
 }
@@ -316,6 +351,38 @@ struct Trail {
     types: Vec<&'static str>,
 }
 
+/// Indicators that match one object (by its name and path, and when its
+/// bytes are given, its hashes and text), as detections.
+fn match_indicators(
+    ind: &Indicators,
+    data: Option<&[u8]>,
+    origin: &Path,
+    members: &[String],
+    found: &mut Vec<Found>,
+) {
+    let name = ObjectName {
+        file: origin,
+        members,
+    };
+    let hits = match data {
+        Some(d) => ind.match_object(name, d),
+        None => ind.match_name(name),
+    };
+    if hits.is_empty() {
+        return;
+    }
+    let object = members.join("//");
+    found.extend(hits.into_iter().map(|m| Found {
+        name: m.name,
+        signature: m.indicator,
+        kind: m.kind,
+        source: m.source,
+        offset: 0,
+        object: object.clone(),
+        detail: Some(m.detail),
+    }));
+}
+
 /// The detection ClamAV reports for an exceeded limit.
 fn heuristic(limit: Limit) -> Found {
     let name = format!("Heuristics.Limits.Exceeded.{}", limit.name());
@@ -326,6 +393,7 @@ fn heuristic(limit: Limit) -> Found {
         source: String::new(),
         offset: 0,
         object: String::new(),
+        detail: None,
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 use bolwerk_scan::{scan_paths, Event, Outcome, PathFilter, ScanSettings, SkipReason, WalkOptions};
 use clap::Args;
 
+use crate::indicators::{IndicatorArgs, Sightings};
 use crate::limits::{yes_no, LimitArgs};
 use crate::load::{load, DbRequest};
 use crate::output::Output;
@@ -81,6 +82,10 @@ pub struct ClamscanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    /// Indicators (bolwerk's own options; the built-in indicators are not
+    /// loaded in this mode, so its results stay clamscan's).
+    #[command(flatten)]
+    pub ind: IndicatorArgs,
 }
 
 fn on(flag: Option<bool>) -> bool {
@@ -102,11 +107,13 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     if let Some(log) = &args.log {
         out.log_to(OpenOptions::new().create(true).append(true).open(log)?);
     }
+    let (indicators, ind_errors) = crate::indicators::load(&args.ind, false, false)?;
     crate::doctor::confine_scan();
     let settings = ScanSettings {
         limits: args.limits.limits(),
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
+        indicators,
     };
     let walk = WalkOptions {
         recursive: on(args.recursive),
@@ -119,8 +126,10 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     };
     let mut tally = Tally::default();
     let (stdin_paths, paths) = split_stdin(&args.paths);
+    let mut sightings = Sightings::new(settings.indicators.clone());
     let mut on_event = |ev: Event| {
         tally.record(&ev);
+        sightings.record(&ev);
         printer.print(&mut out, &ev);
     };
     if stdin_paths {
@@ -130,6 +139,9 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     }
     if !paths.is_empty() {
         scan_paths(loaded.engine.clone(), &settings, &walk, &paths, on_event);
+    }
+    if let Some(p) = &args.ind.stix_out {
+        sightings.write(p)?;
     }
     if !on(args.no_summary) {
         summary(
@@ -141,7 +153,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         );
     }
     out.flush();
-    Ok(tally.exit_code(loaded.errors))
+    Ok(tally.exit_code(loaded.errors + ind_errors))
 }
 
 /// Whether `-` was given, and the other paths (the current directory when

@@ -115,6 +115,9 @@ fn info(paths: &[PathBuf], builtin: bool) -> anyhow::Result<u8> {
         println!("Problem: {d}");
     }
     print_counts(&set);
+    if builtin {
+        crate::indicators::print_builtin();
+    }
     Ok(if failed || !diags.is_empty() { 1 } else { 0 })
 }
 

@@ -7,6 +7,7 @@ mod clamscan;
 mod daemon;
 mod db;
 mod doctor;
+mod indicators;
 mod inventory;
 mod limits;
 mod load;

@@ -12,6 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
+use crate::indicators::{IndicatorArgs, Sightings};
 use crate::limits::LimitArgs;
 use crate::load::{load, DbRequest, Loaded};
 use crate::output::Output;
@@ -25,7 +26,7 @@ pub struct ScanArgs {
     /// Database file or directory (repeatable). Default: /var/lib/bolwerk and /var/lib/clamav.
     #[arg(short = 'd', long = "database", value_name = "FILE|DIR")]
     pub database: Vec<PathBuf>,
-    /// Do not load the built-in pack.
+    /// Do not load the built-in pack (signatures and indicators).
     #[arg(long)]
     pub no_builtin: bool,
     /// Neither use nor write the compiled-engine cache.
@@ -70,6 +71,9 @@ pub struct ScanArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Indicators.
+    #[command(flatten)]
+    pub ind: IndicatorArgs,
 }
 
 /// Run `bolwerk scan`; returns the exit code.
@@ -86,10 +90,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if !args.json {
         note_unsupported(&loaded);
     }
+    let (indicators, ind_errors) =
+        crate::indicators::load(&args.ind, !args.no_builtin, args.strict)?;
+    let ind_count = indicators.as_ref().map_or(0, |i| i.len());
     let settings = ScanSettings {
         limits: args.limits.limits(),
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
+        indicators,
     };
     let walk = WalkOptions {
         recursive: !args.no_recursive,
@@ -106,8 +114,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let bar = progress_bar(&args, &paths, &walk);
     out.set_bar(bar.clone());
     let mut tally = Tally::default();
+    let mut sightings = Sightings::new(settings.indicators.clone());
     let mut on_event = |ev: Event| {
         tally.record(&ev);
+        sightings.record(&ev);
         if let Some(b) = &bar {
             update_bar(b, &ev, &tally);
         }
@@ -126,11 +136,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    if let Some(p) = &args.ind.stix_out {
+        sightings.write(p)?;
+    }
     if !args.no_summary {
-        print_summary(&mut out, &args, &tally, &loaded, start.elapsed());
+        print_summary(&mut out, &args, &tally, &loaded, ind_count, start.elapsed());
     }
     out.flush();
-    Ok(tally.exit_code(loaded.errors))
+    Ok(tally.exit_code(loaded.errors + ind_errors))
 }
 
 fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
@@ -150,6 +163,9 @@ fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
                 } else {
                     out.line(&format!("{p}//{}: {} FOUND", d.object, d.name));
                 }
+                if let Some(why) = &d.detail {
+                    out.line(&format!("  because {why}"));
+                }
             }
         }
         Outcome::Error(msg) => eprintln!("ERROR: {p}: {msg}"),
@@ -165,7 +181,7 @@ fn json_lines(f: &FileReport) -> Vec<String> {
         Outcome::Infected(found) => found
             .iter()
             .map(|d| {
-                json!({
+                let mut j = json!({
                     "type": "detection",
                     "path": path,
                     "name": d.name,
@@ -175,8 +191,11 @@ fn json_lines(f: &FileReport) -> Vec<String> {
                     "offset": d.offset,
                     "object": d.object,
                     "size": f.size,
-                })
-                .to_string()
+                });
+                if let Some(why) = &d.detail {
+                    j["detail"] = json!(why);
+                }
+                j.to_string()
             })
             .collect(),
         Outcome::Error(msg) => {
@@ -192,12 +211,20 @@ fn json_lines(f: &FileReport) -> Vec<String> {
     }
 }
 
-fn print_summary(out: &mut Output, args: &ScanArgs, t: &Tally, loaded: &Loaded, took: Duration) {
+fn print_summary(
+    out: &mut Output,
+    args: &ScanArgs,
+    t: &Tally,
+    loaded: &Loaded,
+    indicators: usize,
+    took: Duration,
+) {
     let known = loaded.engine.known_signatures();
     if args.json {
         let s = json!({
             "type": "summary",
             "known_signatures": known,
+            "indicators": indicators,
             "directories": t.dirs,
             "files": t.files,
             "infected": t.infected,
@@ -212,7 +239,7 @@ fn print_summary(out: &mut Output, args: &ScanArgs, t: &Tally, loaded: &Loaded, 
         return;
     }
     out.line(&format!(
-        "\nScanned {} files ({}) in {} directories with {known} signatures (loaded in {:.2} s) in {:.2} s: {} infected, {} errors.",
+        "\nScanned {} files ({}) in {} directories with {known} signatures and {indicators} indicators (signatures loaded in {:.2} s) in {:.2} s: {} infected, {} errors.",
         t.files,
         human_bytes(t.bytes),
         t.dirs,

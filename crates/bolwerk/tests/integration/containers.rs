@@ -13,7 +13,7 @@ use bolwerk_sigs::{LoadOptions, Loader};
 use crate::eqnice;
 use crate::util::{bolwerk, run, test3_cvd, testfiles, Dir, EICAR};
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
