@@ -34,7 +34,7 @@
 //! written aside and renamed into place, never rewritten.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -241,65 +241,138 @@ pub(crate) fn encode_meta(meta: &Meta) -> Vec<u8> {
 }
 
 /// Write an image of `tables` (file, section, allow), `names` and the
-/// encoded metadata to `path`: written aside, synced, then renamed.
+/// encoded metadata to `path`: streamed to a file beside it (no section is
+/// held in memory twice), synced, then renamed into place.
 pub(crate) fn write(
     path: &Path,
     tables: [&HashIndex3; 3],
     names: &NameTable,
     meta: &[u8],
 ) -> std::io::Result<()> {
-    let mut sections: Vec<(u32, Vec<u8>)> = Vec::new();
+    // Name offsets first: they give the names section's length.
+    let mut name_offsets: Vec<u32> = Vec::with_capacity(names.len() + 1);
+    let mut total = 0u64;
+    for i in 0..names.len() {
+        name_offsets
+            .push(u32::try_from(total).map_err(|_| std::io::Error::other("names exceed 4 GiB"))?);
+        total += names.get(NameId(i as u32)).len() as u64;
+    }
+    name_offsets
+        .push(u32::try_from(total).map_err(|_| std::io::Error::other("names exceed 4 GiB"))?);
+
+    let mut sections: Vec<(u32, u64)> = Vec::new();
     for (t, table) in tables.iter().enumerate() {
         let id = t as u32 * 3;
-        let mut md5 = Vec::new();
-        table.md5.write(&mut md5);
-        let mut sha1 = Vec::new();
-        table.sha1.write(&mut sha1);
-        let mut sha256 = Vec::new();
-        table.sha256.write(&mut sha256);
-        sections.extend([(id + 1, md5), (id + 2, sha1), (id + 3, sha256)]);
+        sections.push((id + 1, table.md5.image_len()));
+        sections.push((id + 2, table.sha1.image_len()));
+        sections.push((id + 3, table.sha256.image_len()));
     }
-    let (offsets, bytes) = name_sections(names)?;
-    sections.push((NAMES_OFFSETS, offsets));
-    sections.push((NAMES_BYTES, bytes));
-    sections.push((META, meta.to_vec()));
+    sections.push((NAMES_OFFSETS, name_offsets.len() as u64 * 4));
+    sections.push((NAMES_BYTES, total));
+    sections.push((META, meta.len() as u64));
+    let dir = directory_bytes(&sections);
 
+    let dir_path = path.parent().unwrap_or(Path::new("."));
+    let (tmp, file) = tempfile_in(dir_path, path)?;
+    let result = (|| {
+        let mut w = Checked::new(std::io::BufWriter::with_capacity(1 << 20, file));
+        w.inner.write_all(&[0u8; HEADER])?;
+        w.write_all(&dir)?;
+        let mut at = (HEADER + dir.len()) as u64;
+        let mut section = |w: &mut Checked<_>,
+                           len: u64,
+                           body: &mut dyn FnMut(&mut Checked<_>) -> std::io::Result<()>|
+         -> std::io::Result<()> {
+            let pad = at.next_multiple_of(8) - at;
+            w.write_all(&[0u8; 8][..pad as usize])?;
+            body(w)?;
+            at += pad + len;
+            Ok(())
+        };
+        for table in tables {
+            section(&mut w, table.md5.image_len(), &mut |w| {
+                table.md5.write_to(w)
+            })?;
+            section(&mut w, table.sha1.image_len(), &mut |w| {
+                table.sha1.write_to(w)
+            })?;
+            section(&mut w, table.sha256.image_len(), &mut |w| {
+                table.sha256.write_to(w)
+            })?;
+        }
+        section(&mut w, name_offsets.len() as u64 * 4, &mut |w| {
+            name_offsets
+                .iter()
+                .try_for_each(|o| w.write_all(&o.to_le_bytes()))
+        })?;
+        section(&mut w, total, &mut |w| {
+            (0..names.len()).try_for_each(|i| w.write_all(names.get(NameId(i as u32)).as_bytes()))
+        })?;
+        section(&mut w, meta.len() as u64, &mut |w| w.write_all(meta))?;
+        let (crc, len) = (w.hasher.clone().finalize(), HEADER as u64 + w.written);
+        let mut file = w.inner.into_inner().map_err(|e| e.into_error())?;
+        let mut header = [0u8; HEADER];
+        header[..8].copy_from_slice(MAGIC);
+        header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        header[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+        header[16..24].copy_from_slice(&len.to_le_bytes());
+        header[24..28].copy_from_slice(&crc.to_le_bytes());
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&header)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The directory for sections of these ids and lengths, laid out one
+/// after another from the end of the directory, each at a multiple of 8.
+fn directory_bytes(sections: &[(u32, u64)]) -> Vec<u8> {
     let dir_len = sections.len() * DIR_ENTRY;
     let mut at = (HEADER + dir_len) as u64;
     let mut dir = Vec::with_capacity(dir_len);
-    for (id, data) in &sections {
+    for (id, len) in sections {
         at = at.next_multiple_of(8);
         dir.extend_from_slice(&id.to_le_bytes());
         dir.extend_from_slice(&0u32.to_le_bytes());
         dir.extend_from_slice(&at.to_le_bytes());
-        dir.extend_from_slice(&(data.len() as u64).to_le_bytes());
-        at += data.len() as u64;
+        dir.extend_from_slice(&len.to_le_bytes());
+        at += len;
     }
-    let mut body = dir;
-    for (_, data) in &sections {
-        let pad = (HEADER + body.len()).next_multiple_of(8) - (HEADER + body.len());
-        body.extend(std::iter::repeat_n(0u8, pad));
-        body.extend_from_slice(data);
-    }
-    let mut header = [0u8; HEADER];
-    header[..8].copy_from_slice(MAGIC);
-    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    header[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
-    header[16..24].copy_from_slice(&((HEADER + body.len()) as u64).to_le_bytes());
-    header[24..28].copy_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    dir
+}
 
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile_in(dir, path)?;
-    let result = (|| {
-        tmp.1.write_all(&header)?;
-        tmp.1.write_all(&body)?;
-        tmp.1.sync_all()?;
-        std::fs::rename(&tmp.0, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp.0);
+/// A writer that keeps the CRC-32 and the count of what passes through.
+struct Checked<W: Write> {
+    inner: W,
+    hasher: crc32fast::Hasher,
+    written: u64,
+}
+
+impl<W: Write> Checked<W> {
+    fn new(inner: W) -> Self {
+        Checked {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+            written: 0,
+        }
     }
-    result
+}
+
+impl<W: Write> Write for Checked<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A new file beside `path` to write into.
@@ -317,21 +390,6 @@ fn tempfile_in(dir: &Path, path: &Path) -> std::io::Result<(std::path::PathBuf, 
         }
     }
     Err(std::io::Error::other("no temporary file name free"))
-}
-
-fn name_sections(names: &NameTable) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
-    let n = names.len();
-    let mut offsets = Vec::with_capacity((n + 1) * 4);
-    let mut bytes = Vec::new();
-    for i in 0..n {
-        offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(names.get(NameId(i as u32)).as_bytes());
-        if bytes.len() > u32::MAX as usize {
-            return Err(std::io::Error::other("names exceed 4 GiB"));
-        }
-    }
-    offsets.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    Ok((offsets, bytes))
 }
 
 /// Open and check an image.

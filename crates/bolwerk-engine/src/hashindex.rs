@@ -123,15 +123,20 @@ impl<const N: usize> HashIndex<N> {
         HashIndex { records, wild }
     }
 
-    /// Append the records in image layout.
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        out.reserve(self.len() * stride::<N>());
+    /// Bytes of the table in image layout.
+    pub(crate) fn image_len(&self) -> u64 {
+        (self.len() * stride::<N>()) as u64
+    }
+
+    /// Write the records in image layout.
+    pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         for i in 0..self.len() {
             let (size, digest, name) = self.records.get(i);
-            out.extend_from_slice(&size.to_le_bytes());
-            out.extend_from_slice(&digest);
-            out.extend_from_slice(&name.0.to_le_bytes());
+            out.write_all(&size.to_le_bytes())?;
+            out.write_all(&digest)?;
+            out.write_all(&name.0.to_le_bytes())?;
         }
+        Ok(())
     }
 
     pub(crate) fn len(&self) -> usize {
