@@ -15,6 +15,7 @@ use bolwerk_unpack::{
 };
 
 use crate::report::{FileReport, Found, Outcome, SkipReason};
+use crate::rules::{ObjectRef, ObjectRules};
 
 /// Files at least this large are memory-mapped rather than read.
 const MMAP_THRESHOLD: u64 = 16 << 20;
@@ -30,6 +31,8 @@ pub struct ScanSettings {
     /// (otherwise what lies beyond a limit is passed over silently, as in
     /// ClamAV).
     pub alert_exceeds_max: bool,
+    /// Rules run on every object beside the engine (YARA).
+    pub rules: Vec<Arc<dyn ObjectRules>>,
 }
 
 /// Bytes read to type a file before deciding whether to read all of it
@@ -91,7 +94,7 @@ impl Scanner {
             // SIGBUS; ripgrep accepts the same risk for large files, and the
             // daemon reads instead of mapping.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok((size, self.scan_bytes(&map)));
+                return Ok((size, self.scan_named(path, &map)));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);
@@ -99,7 +102,7 @@ impl Scanner {
         let read = (&mut file)
             .take(self.settings.limits.max_file_size)
             .read_to_end(&mut buf);
-        let outcome = read.map(|_| self.scan_bytes(&buf));
+        let outcome = read.map(|_| self.scan_named(path, &buf));
         self.buf = buf;
         Ok((size, outcome?))
     }
@@ -109,7 +112,10 @@ impl Scanner {
     /// when it starts as an executable, anything when it is a container.
     /// When none could, the file is read no further than its first bytes.
     fn may_match(&self, size: u64, file: &mut File) -> std::io::Result<bool> {
-        if self.engine.wants_object(size) || self.engine.has_bodies() {
+        if self.engine.wants_object(size)
+            || self.engine.has_bodies()
+            || !self.settings.rules.is_empty()
+        {
             return Ok(true);
         }
         let mut probe = [0u8; TYPE_PROBE];
@@ -130,7 +136,7 @@ impl Scanner {
             Err(e) => io_outcome(&e),
             Ok(0) => Outcome::Empty,
             Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
-            Ok(_) => self.scan_bytes(&buf),
+            Ok(_) => self.scan_named(name, &buf),
         };
         self.buf = buf;
         FileReport {
@@ -142,9 +148,15 @@ impl Scanner {
 
     /// Scan bytes held in memory, and the objects inside them.
     pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
+        self.scan_named(Path::new(""), data)
+    }
+
+    /// Scan bytes held in memory that came from the file `name` (which
+    /// rules that look at names see).
+    pub fn scan_named(&self, name: &Path, data: &[u8]) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
-        let _ = self.scan_layer(data, 0, &mut Vec::new(), &mut budget, &mut found);
+        let _ = self.scan_layer(name, data, 0, &mut Vec::new(), &mut budget, &mut found);
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
         }
@@ -158,6 +170,7 @@ impl Scanner {
     /// Match one object, then the objects inside it, depth first.
     fn scan_layer(
         &self,
+        file: &Path,
         data: &[u8],
         depth: u32,
         path: &mut Vec<String>,
@@ -175,6 +188,17 @@ impl Scanner {
             let object = path.join("//");
             found.extend(detections.iter().map(|d| self.found(d, &object)));
         }
+        if found.is_empty() || self.settings.all_match {
+            let object = ObjectRef {
+                file,
+                members: path,
+                file_type: ft,
+                data,
+            };
+            for rules in &self.settings.rules {
+                rules.scan_object(&object, budget, found);
+            }
+        }
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());
         }
@@ -188,7 +212,7 @@ impl Scanner {
         let mut flow = Flow::Continue(());
         let mut visit = |child: Child, budget: &mut Budget| {
             path.push(child.name.unwrap_or_else(|| "(unnamed)".to_string()));
-            flow = self.scan_layer(&child.data, depth + 1, path, budget, found);
+            flow = self.scan_layer(file, &child.data, depth + 1, path, budget, found);
             path.pop();
             flow
         };

@@ -102,6 +102,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
+        rules: Vec::new(),
     };
     let walk = WalkOptions {
         recursive: on(args.recursive),

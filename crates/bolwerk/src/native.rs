@@ -85,6 +85,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
+        rules: Vec::new(),
     };
     let walk = WalkOptions {
         recursive: !args.no_recursive,
