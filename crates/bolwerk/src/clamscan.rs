@@ -18,6 +18,7 @@ use crate::limits::{yes_no, LimitArgs};
 use crate::load::{load, DbRequest};
 use crate::output::Output;
 use crate::tally::Tally;
+use crate::yara::YaraArgs;
 
 /// clamscan's options (the common ones; see `clamscan --help`).
 #[derive(Args, Debug)]
@@ -78,6 +79,9 @@ pub struct ClamscanArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    /// YARA rules (rule files given with -d load here too).
+    #[command(flatten)]
+    pub yara: YaraArgs,
 }
 
 fn on(flag: Option<bool>) -> bool {
@@ -88,12 +92,14 @@ fn on(flag: Option<bool>) -> bool {
 pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     let start = Instant::now();
     let started = chrono::Local::now();
+    let (databases, rule_files) = crate::yara::split_databases(&args.database);
     let loaded = load(&DbRequest {
-        paths: &args.database,
+        paths: &databases,
         builtin: !args.no_builtin,
         detect_pua: on(args.detect_pua),
         strict: false,
     })?;
+    let yara = crate::yara::load(&args.yara, &rule_files)?;
     let mut out = Output::new(on(args.quiet));
     if let Some(log) = &args.log {
         out.log_to(OpenOptions::new().create(true).append(true).open(log)?);
@@ -102,7 +108,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
-        rules: Vec::new(),
+        rules: yara.object_rules(),
     };
     let walk = WalkOptions {
         recursive: on(args.recursive),
@@ -127,17 +133,18 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     if !paths.is_empty() {
         scan_paths(loaded.engine.clone(), &settings, &walk, &paths, on_event);
     }
+    yara.report_timeouts();
     if !on(args.no_summary) {
         summary(
             &mut out,
             &tally,
-            loaded.engine.known_signatures(),
+            loaded.engine.known_signatures() + yara.rule_count(),
             start,
             started,
         );
     }
     out.flush();
-    Ok(tally.exit_code(loaded.errors))
+    Ok(tally.exit_code(loaded.errors + yara.errors))
 }
 
 /// Whether `-` was given, and the other paths (the current directory when

@@ -12,6 +12,7 @@ mod load;
 mod native;
 mod output;
 mod tally;
+mod yara;
 
 use std::process::ExitCode;
 

@@ -16,6 +16,7 @@ use crate::limits::LimitArgs;
 use crate::load::{load, DbRequest, Loaded};
 use crate::output::Output;
 use crate::tally::Tally;
+use crate::yara::YaraArgs;
 
 /// Options of `bolwerk scan`.
 #[derive(Args, Debug)]
@@ -67,6 +68,9 @@ pub struct ScanArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// YARA rules.
+    #[command(flatten)]
+    pub yara: YaraArgs,
 }
 
 /// Run `bolwerk scan`; returns the exit code.
@@ -81,11 +85,12 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if !args.json {
         note_unsupported(&loaded);
     }
+    let yara = crate::yara::load(&args.yara, &[])?;
     let settings = ScanSettings {
         limits: args.limits.limits(),
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
-        rules: Vec::new(),
+        rules: yara.object_rules(),
     };
     let walk = WalkOptions {
         recursive: !args.no_recursive,
@@ -122,11 +127,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    yara.report_timeouts();
     if !args.no_summary {
-        print_summary(&mut out, &args, &tally, &loaded, start.elapsed());
+        let known = loaded.engine.known_signatures() + yara.rule_count();
+        print_summary(&mut out, &args, &tally, &loaded, known, start.elapsed());
     }
     out.flush();
-    Ok(tally.exit_code(loaded.errors))
+    Ok(tally.exit_code(loaded.errors + yara.errors))
 }
 
 fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
@@ -141,10 +148,16 @@ fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
     match &f.outcome {
         Outcome::Infected(found) => {
             for d in found {
-                if d.object.is_empty() {
-                    out.line(&format!("{p}: {} FOUND", d.name));
+                // A YARA rule is named as `yr` names it: namespace:rule.
+                let name = if d.kind == "yara" {
+                    &d.signature
                 } else {
-                    out.line(&format!("{p}//{}: {} FOUND", d.object, d.name));
+                    &d.name
+                };
+                if d.object.is_empty() {
+                    out.line(&format!("{p}: {name} FOUND"));
+                } else {
+                    out.line(&format!("{p}//{}: {name} FOUND", d.object));
                 }
             }
         }
@@ -188,8 +201,14 @@ fn json_lines(f: &FileReport) -> Vec<String> {
     }
 }
 
-fn print_summary(out: &mut Output, args: &ScanArgs, t: &Tally, loaded: &Loaded, took: Duration) {
-    let known = loaded.engine.known_signatures();
+fn print_summary(
+    out: &mut Output,
+    args: &ScanArgs,
+    t: &Tally,
+    loaded: &Loaded,
+    known: u64,
+    took: Duration,
+) {
     if args.json {
         let s = json!({
             "type": "summary",
