@@ -9,3 +9,5 @@ mod differential;
 mod inventory;
 mod testfiles;
 mod util;
+#[cfg(feature = "yara")]
+mod yara;
