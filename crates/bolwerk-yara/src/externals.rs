@@ -117,11 +117,26 @@ pub fn file_type(head: &[u8]) -> &'static str {
 thread_local! {
     /// User names by id, looked up once per thread.
     static USERS: RefCell<HashMap<u32, String>> = RefCell::new(HashMap::new());
+    /// The last file asked about and its owner: an archive's members all
+    /// ask about the same file.
+    static LAST: RefCell<(std::path::PathBuf, String)> = RefCell::default();
 }
 
 /// The name of the user owning `path`, or empty when it has none or
 /// cannot be read.
 fn owner_of(path: &Path) -> String {
+    if let Some(owner) = LAST.with(|l| {
+        let l = l.borrow();
+        (!path.as_os_str().is_empty() && l.0 == path).then(|| l.1.clone())
+    }) {
+        return owner;
+    }
+    let owner = lookup_owner(path);
+    LAST.with(|l| *l.borrow_mut() = (path.to_path_buf(), owner.clone()));
+    owner
+}
+
+fn lookup_owner(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::metadata(path) else {
         return String::new();
