@@ -11,10 +11,12 @@
 
 mod filter;
 mod report;
+mod rules;
 mod scanner;
 mod walk;
 
 pub use filter::{PathFilter, PatternError};
 pub use report::{Event, FileReport, Found, Outcome, SkipReason};
+pub use rules::{ObjectRef, ObjectRules};
 pub use scanner::{ScanSettings, Scanner};
 pub use walk::{scan_paths, WalkOptions};

@@ -16,6 +16,7 @@ use bolwerk_unpack::{
 };
 
 use crate::report::{FileReport, Found, Outcome, SkipReason};
+use crate::rules::{ObjectRef, ObjectRules};
 
 /// Files at least this large are memory-mapped rather than read.
 const MMAP_THRESHOLD: u64 = 16 << 20;
@@ -34,6 +35,8 @@ pub struct ScanSettings {
     /// Spyware and malware indicators matched on every object besides the
     /// engine's signatures.
     pub indicators: Option<Arc<Indicators>>,
+    /// Rules run on every object beside the engine (YARA).
+    pub rules: Vec<Arc<dyn ObjectRules>>,
 }
 
 /// Bytes read to type a file before deciding whether to read all of it
@@ -100,7 +103,7 @@ impl Scanner {
             // SIGBUS; ripgrep accepts the same risk for large files, and the
             // daemon reads instead of mapping.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok((size, self.scan_named(&map, path)));
+                return Ok((size, self.scan_named(path, &map)));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);
@@ -108,7 +111,7 @@ impl Scanner {
         let read = (&mut file)
             .take(self.settings.limits.max_file_size)
             .read_to_end(&mut buf);
-        let outcome = read.map(|_| self.scan_named(&buf, path));
+        let outcome = read.map(|_| self.scan_named(path, &buf));
         self.buf = buf;
         Ok((size, outcome?))
     }
@@ -121,6 +124,7 @@ impl Scanner {
         if self.engine.wants_object(size)
             || self.engine.has_bodies()
             || self.settings.indicators.is_some()
+            || !self.settings.rules.is_empty()
         {
             return Ok(true);
         }
@@ -152,7 +156,7 @@ impl Scanner {
             Err(e) => io_outcome(&e),
             Ok(0) => Outcome::Empty,
             Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
-            Ok(_) => self.scan_named(&buf, name),
+            Ok(_) => self.scan_named(name, &buf),
         };
         self.buf = buf;
         FileReport {
@@ -164,16 +168,16 @@ impl Scanner {
 
     /// Scan bytes held in memory, and the objects inside them.
     pub fn scan_bytes(&self, data: &[u8]) -> Outcome {
-        self.scan_named(data, Path::new(""))
+        self.scan_named(Path::new(""), data)
     }
 
-    /// Scan bytes read from the file `origin` (whose name and path
-    /// indicators match).
-    fn scan_named(&self, data: &[u8], origin: &Path) -> Outcome {
+    /// Scan bytes held in memory that came from the file `name` (which
+    /// rules and name and path indicators see).
+    pub fn scan_named(&self, name: &Path, data: &[u8]) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
         let mut trail = Trail::default();
-        let _ = self.scan_layer(data, origin, 0, &mut trail, &mut budget, &mut found);
+        let _ = self.scan_layer(data, name, 0, &mut trail, &mut budget, &mut found);
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
         }
@@ -209,6 +213,17 @@ impl Scanner {
         if let Some(ind) = self.settings.indicators.as_deref() {
             if found.is_empty() || self.settings.all_match {
                 match_indicators(ind, Some(data), origin, &trail.names, found);
+            }
+        }
+        if found.is_empty() || self.settings.all_match {
+            let object = ObjectRef {
+                file: origin,
+                members: &trail.names,
+                file_type: ft,
+                data,
+            };
+            for rules in &self.settings.rules {
+                rules.scan_object(&object, budget, found);
             }
         }
         if !found.is_empty() && !self.settings.all_match {

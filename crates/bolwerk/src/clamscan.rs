@@ -19,6 +19,7 @@ use crate::limits::{yes_no, LimitArgs};
 use crate::load::{load, DbRequest};
 use crate::output::Output;
 use crate::tally::Tally;
+use crate::yara::YaraArgs;
 
 /// clamscan's options (the common ones; see `clamscan --help`).
 #[derive(Args, Debug)]
@@ -86,6 +87,9 @@ pub struct ClamscanArgs {
     /// loaded in this mode, so its results stay clamscan's).
     #[command(flatten)]
     pub ind: IndicatorArgs,
+    /// YARA rules (rule files given with -d load here too).
+    #[command(flatten)]
+    pub yara: YaraArgs,
 }
 
 fn on(flag: Option<bool>) -> bool {
@@ -96,13 +100,15 @@ fn on(flag: Option<bool>) -> bool {
 pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     let start = Instant::now();
     let started = chrono::Local::now();
+    let (databases, rule_files) = crate::yara::split_databases(&args.database);
     let loaded = load(&DbRequest {
-        paths: &args.database,
+        paths: &databases,
         builtin: !args.no_builtin,
         cache: !args.no_cache,
         detect_pua: on(args.detect_pua),
         strict: false,
     })?;
+    let yara = crate::yara::load(&args.yara, &rule_files)?;
     let mut out = Output::new(on(args.quiet));
     if let Some(log) = &args.log {
         out.log_to(OpenOptions::new().create(true).append(true).open(log)?);
@@ -114,6 +120,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
         indicators,
+        rules: yara.object_rules(),
     };
     let walk = WalkOptions {
         recursive: on(args.recursive),
@@ -143,17 +150,18 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
     if let Some(p) = &args.ind.stix_out {
         sightings.write(p)?;
     }
+    yara.report_timeouts();
     if !on(args.no_summary) {
         summary(
             &mut out,
             &tally,
-            loaded.engine.known_signatures(),
+            loaded.engine.known_signatures() + yara.rule_count(),
             start,
             started,
         );
     }
     out.flush();
-    Ok(tally.exit_code(loaded.errors + ind_errors))
+    Ok(tally.exit_code(loaded.errors + ind_errors + yara.errors))
 }
 
 /// Whether `-` was given, and the other paths (the current directory when

@@ -16,6 +16,7 @@ mod output;
 mod pack;
 mod tally;
 mod update;
+mod yara;
 
 use std::process::ExitCode;
 

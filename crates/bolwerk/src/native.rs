@@ -17,6 +17,7 @@ use crate::limits::LimitArgs;
 use crate::load::{load, DbRequest, Loaded};
 use crate::output::Output;
 use crate::tally::Tally;
+use crate::yara::YaraArgs;
 
 /// Options of `bolwerk scan`.
 #[derive(Args, Debug)]
@@ -74,6 +75,9 @@ pub struct ScanArgs {
     /// Indicators.
     #[command(flatten)]
     pub ind: IndicatorArgs,
+    /// YARA rules.
+    #[command(flatten)]
+    pub yara: YaraArgs,
 }
 
 /// Run `bolwerk scan`; returns the exit code.
@@ -93,11 +97,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let (indicators, ind_errors) =
         crate::indicators::load(&args.ind, !args.no_builtin, args.strict)?;
     let ind_count = indicators.as_ref().map_or(0, |i| i.len());
+    let yara = crate::yara::load(&args.yara, &[])?;
     let settings = ScanSettings {
         limits: args.limits.limits(),
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
         indicators,
+        rules: yara.object_rules(),
     };
     let walk = WalkOptions {
         recursive: !args.no_recursive,
@@ -139,11 +145,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     if let Some(p) = &args.ind.stix_out {
         sightings.write(p)?;
     }
+    yara.report_timeouts();
     if !args.no_summary {
-        print_summary(&mut out, &args, &tally, &loaded, ind_count, start.elapsed());
+        let known = loaded.engine.known_signatures() + yara.rule_count();
+        print_summary(
+            &mut out,
+            &args,
+            &tally,
+            &loaded,
+            known,
+            ind_count,
+            start.elapsed(),
+        );
     }
     out.flush();
-    Ok(tally.exit_code(loaded.errors + ind_errors))
+    Ok(tally.exit_code(loaded.errors + ind_errors + yara.errors))
 }
 
 fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
@@ -158,10 +174,16 @@ fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
     match &f.outcome {
         Outcome::Infected(found) => {
             for d in found {
-                if d.object.is_empty() {
-                    out.line(&format!("{p}: {} FOUND", d.name));
+                // A YARA rule is named as `yr` names it: namespace:rule.
+                let name = if d.kind == "yara" {
+                    &d.signature
                 } else {
-                    out.line(&format!("{p}//{}: {} FOUND", d.object, d.name));
+                    &d.name
+                };
+                if d.object.is_empty() {
+                    out.line(&format!("{p}: {name} FOUND"));
+                } else {
+                    out.line(&format!("{p}//{}: {name} FOUND", d.object));
                 }
                 if let Some(why) = &d.detail {
                     out.line(&format!("  because {why}"));
@@ -216,10 +238,10 @@ fn print_summary(
     args: &ScanArgs,
     t: &Tally,
     loaded: &Loaded,
+    known: u64,
     indicators: usize,
     took: Duration,
 ) {
-    let known = loaded.engine.known_signatures();
     if args.json {
         let s = json!({
             "type": "summary",

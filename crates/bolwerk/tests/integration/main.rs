@@ -15,3 +15,5 @@ mod logical;
 mod testfiles;
 mod update;
 mod util;
+#[cfg(feature = "yara")]
+mod yara;
