@@ -241,7 +241,7 @@ fn yr_scan(
         "-e",
     ])
     .args(extra);
-    cmd.args(rules).arg("--scan-list").arg(&list);
+    cmd.arg("--scan-list").args(rules).arg(&list);
     let out: Run = cmd.output().expect("run yr").into();
     assert_eq!(out.code, 0, "yr failed: {}", out.stderr);
     yr_hits(&out.stdout)
