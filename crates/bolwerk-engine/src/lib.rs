@@ -41,7 +41,9 @@ pub use container::Member;
 
 use std::path::Path;
 
-use bolwerk_sigs::{BodySig, ContainerSig, LoadStats, LogicalSig, NameId, SignatureSet, Source};
+use bolwerk_sigs::{
+    note, BodySig, ContainerSig, LoadStats, LogicalSig, NameId, SignatureSet, Source,
+};
 
 use crate::body::{BodyMatcher, Owner, Pattern};
 use crate::compiled::{ImageError, Meta, NameTable};
@@ -212,10 +214,10 @@ impl Engine {
             .iter()
             .filter(|o| matches!(o, Owner::Body(_)))
             .count();
-        skip("ndb (no literal to find it by)", lone as u64);
-        skip("ldb (PCRE does not compile)", refused.len() as u64);
+        skip(note::NDB_NO_LITERAL, lone as u64);
+        skip(note::LDB_PCRE, refused.len() as u64);
         let (containers, too_large) = ContainerMatcher::build(containers);
-        skip("cdb (name expression too large)", too_large);
+        skip(note::CDB_NAME_TOO_LARGE, too_large);
         let [file, section, allow] = parts.tables;
         Engine {
             names: parts.names,

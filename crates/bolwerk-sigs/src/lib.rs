@@ -63,7 +63,9 @@ pub use hash::{HashLayout, HashParser, HashRecord, HashSet3, LineOutcome, ANY_SI
 pub use hex::encode as hex_encode;
 pub use ign::IgnoreList;
 pub use kind::DbKind;
-pub use loader::{ContainerInfo, LoadOptions, LoadStats, Loader, SignatureSet, Source, FLEVEL};
+pub use loader::{
+    note, ContainerInfo, LoadOptions, LoadStats, Loader, SignatureSet, Source, FLEVEL,
+};
 pub use logical::{
     parse_expr, ByteCompare, CountOp, Expr, LogicalParser, LogicalSig, NumberFormat, PcreFlags,
     SubSig, TargetDesc,

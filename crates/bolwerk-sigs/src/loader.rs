@@ -79,14 +79,30 @@ pub struct LoadStats {
     pub ignore_entries: u64,
 }
 
-/// Notes on signatures read but not matched, besides file extensions.
+/// Keys of [`LoadStats::unsupported`] for signatures read but not matched,
+/// besides file extensions.
+pub mod note {
+    /// `.ldb` macro subsignatures.
+    pub const LDB_MACRO: &str = "ldb macro";
+    /// `.ldb` signatures with a `HandlerType`.
+    pub const LDB_HANDLER_TYPE: &str = "ldb handler type";
+    /// `.ldb` signatures with an `IconGroup`.
+    pub const LDB_ICON_GROUP: &str = "ldb icon group";
+    /// `.ndb` patterns without a literal before their first `*`.
+    pub const NDB_NO_LITERAL: &str = "ndb (no literal to find it by)";
+    /// `.ldb` signatures whose PCRE does not compile for matching.
+    pub const LDB_PCRE: &str = "ldb (PCRE does not compile)";
+    /// `.cdb` name expressions too large for the matcher.
+    pub const CDB_NAME_TOO_LARGE: &str = "cdb (name expression too large)";
+}
+
 const NOTES: &[&str] = &[
-    "ldb macro",
-    "ldb handler type",
-    "ldb icon group",
-    "ndb (no literal to find it by)",
-    "ldb (PCRE does not compile)",
-    "cdb (name expression too large)",
+    note::LDB_MACRO,
+    note::LDB_HANDLER_TYPE,
+    note::LDB_ICON_GROUP,
+    note::NDB_NO_LITERAL,
+    note::LDB_PCRE,
+    note::CDB_NAME_TOO_LARGE,
 ];
 
 impl LoadStats {

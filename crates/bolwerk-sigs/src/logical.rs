@@ -25,6 +25,7 @@
 
 use crate::body::{check_offset_target, parse_offset, parse_pattern, ByteMatch, Offset, Token};
 use crate::hash::trim_cr;
+use crate::loader::note;
 use crate::names::{NameId, Names};
 use crate::{Error, LineOutcome};
 
@@ -388,7 +389,7 @@ impl LogicalParser<'_> {
         for (i, f) in fields[3..].iter().enumerate() {
             match parse_subsig(f, i, target.target) {
                 Ok(Some(s)) => subsigs.push(s),
-                Ok(None) => return Ok((LineOutcome::Unsupported("ldb macro"), None)),
+                Ok(None) => return Ok((LineOutcome::Unsupported(note::LDB_MACRO), None)),
                 Err(e) => return Err(prefix(e, &format!("subsignature {i}"))),
             }
         }
@@ -479,8 +480,8 @@ fn parse_target(s: &str, flevel: u32) -> Result<Tdb, Error> {
                     return Err(bad());
                 }
             }
-            "HandlerType" => return Ok(Tdb::Unsupported("ldb handler type")),
-            "IconGroup1" | "IconGroup2" => return Ok(Tdb::Unsupported("ldb icon group")),
+            "HandlerType" => return Ok(Tdb::Unsupported(note::LDB_HANDLER_TYPE)),
+            "IconGroup1" | "IconGroup2" => return Ok(Tdb::Unsupported(note::LDB_ICON_GROUP)),
             _ => {
                 return Err(Error::malformed(format!(
                     "target description: unknown key '{key}'"
