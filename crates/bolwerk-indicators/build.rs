@@ -5,7 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("builtin");
+    // Read at run time: a build script compiled for one checkout may be
+    // reused by another sharing the target directory.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set");
+    let root = Path::new(&manifest).join("builtin");
     println!("cargo:rerun-if-changed={}", root.display());
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set"));
     let mut feeds = Vec::new();

@@ -346,6 +346,29 @@ impl Engine {
         found
     }
 
+    /// Match the body and logical signatures for text against `normalised`,
+    /// the normalised copy of the text object `original` (ClamAV's second
+    /// pass over text: target types 7 and 0 match there; hash signatures do
+    /// not). Allow lists are checked against the original's digests.
+    pub fn scan_text(
+        &self,
+        original: &[u8],
+        normalised: &[u8],
+        ctx: &ObjectContext,
+        opts: &ScanOptions,
+    ) -> Vec<Detection> {
+        let mut found = Vec::new();
+        self.scan_patterns(normalised, ctx, opts.all_match, &mut found);
+        let size = u32::try_from(original.len()).ok();
+        if found.is_empty() || self.allowed(size, &mut Digests::new(original)) {
+            return Vec::new();
+        }
+        if !opts.all_match {
+            found.truncate(1);
+        }
+        found
+    }
+
     /// Body and logical signatures: one pass over the bytes, then the
     /// logical expressions.
     fn scan_patterns(

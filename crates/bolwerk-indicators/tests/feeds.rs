@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use bolwerk_indicators::{Indicators, IndicatorsBuilder};
 
 fn corpora() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/indicators")
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../../shared/corpora/indicators")
 }
 
 fn stix_files() -> Vec<PathBuf> {

@@ -8,7 +8,8 @@ use bolwerk_indicators::{Indicators, IndicatorsBuilder, Match, ObjectName};
 use sha2::{Digest, Sha256};
 
 fn corpora() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/indicators")
+    std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../../shared/corpora/indicators")
 }
 
 fn load(paths: &[&Path]) -> Indicators {

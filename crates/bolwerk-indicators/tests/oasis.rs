@@ -11,7 +11,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use bolwerk_indicators::pattern;
@@ -87,7 +86,9 @@ const INVALID: &[&str] = &[
 ];
 
 fn corpus_patterns() -> Vec<String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/indicators");
+    let root =
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+            .join("../../../shared/corpora/indicators");
     let mut out = Vec::new();
     for dir in ["amnesty", "mvt-indicators"] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {

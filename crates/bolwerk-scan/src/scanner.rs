@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bolwerk_engine::{Detection, Engine, HashType, Member, ObjectContext, ScanOptions, SigKind};
 use bolwerk_indicators::{Indicators, ObjectName};
 use bolwerk_unpack::{
-    file_type, pe, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
+    file_type, pe, text, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
 };
 
 use crate::report::{FileReport, Found, Outcome, SkipReason};
@@ -20,6 +20,9 @@ use crate::rules::{ObjectRef, ObjectRules};
 
 /// Files at least this large are memory-mapped rather than read.
 const MMAP_THRESHOLD: u64 = 16 << 20;
+
+/// ClamAV's target type for text signatures (they match normalised text).
+const TEXT_TARGET: u8 = 7;
 
 /// Settings shared by every scanner of one run.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +35,9 @@ pub struct ScanSettings {
     /// (otherwise what lies beyond a limit is passed over silently, as in
     /// ClamAV).
     pub alert_exceeds_max: bool,
+    /// Text signatures match the raw bytes only: no normalised copy of
+    /// text is made (clamscan's `--normalize=no`).
+    pub no_normalize: bool,
     /// Spyware and malware indicators matched on every object besides the
     /// engine's signatures.
     pub indicators: Option<Arc<Indicators>>,
@@ -80,7 +86,7 @@ impl Scanner {
             return Ok((0, Outcome::Skipped(SkipReason::NotRegular)));
         }
         let size = meta.len();
-        if size == 0 || size > self.settings.limits.max_file_size {
+        if size == 0 || size > self.settings.limits.file_size_cap() {
             if let Some(found) = self.names_only(path) {
                 return Ok((size, Outcome::Infected(found)));
             }
@@ -88,7 +94,7 @@ impl Scanner {
         if size == 0 {
             return Ok((0, Outcome::Empty));
         }
-        if size > self.settings.limits.max_file_size {
+        if size > self.settings.limits.file_size_cap() {
             if self.settings.alert_exceeds_max {
                 return Ok((size, Outcome::Infected(vec![heuristic(Limit::MaxFileSize)])));
             }
@@ -109,7 +115,7 @@ impl Scanner {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let read = (&mut file)
-            .take(self.settings.limits.max_file_size)
+            .take(self.settings.limits.file_size_cap())
             .read_to_end(&mut buf);
         let outcome = read.map(|_| self.scan_named(path, &buf));
         self.buf = buf;
@@ -149,8 +155,8 @@ impl Scanner {
     pub fn scan_reader(&mut self, name: &Path, reader: &mut dyn Read) -> FileReport {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        let limit = self.settings.limits.max_file_size;
-        let read = reader.take(limit + 1).read_to_end(&mut buf);
+        let limit = self.settings.limits.file_size_cap();
+        let read = reader.take(limit.saturating_add(1)).read_to_end(&mut buf);
         let size = buf.len() as u64;
         let outcome = match read {
             Err(e) => io_outcome(&e),
@@ -204,7 +210,10 @@ impl Scanner {
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
-        let detections = self.engine.scan(data, &ctx, &opts);
+        let mut detections = self.engine.scan(data, &ctx, &opts);
+        if detections.is_empty() || opts.all_match {
+            self.scan_normalised(data, ft, &ctx, &opts, &mut detections);
+        }
         if !detections.is_empty() {
             // Joined only when something matched: most objects match nothing.
             let object = trail.names.join("//");
@@ -259,6 +268,39 @@ impl Scanner {
             budget.note(l);
         }
         flow
+    }
+
+    /// ClamAV's second pass over text: the text signatures (target type 7)
+    /// and the generic ones match the normalised copy of an object typed as
+    /// text (see [`bolwerk_unpack::text`]) of up to `MaxScriptNormalize`
+    /// bytes. A signature already found in the raw bytes is not repeated.
+    fn scan_normalised(
+        &self,
+        data: &[u8],
+        ft: FileType,
+        ctx: &ObjectContext,
+        opts: &ScanOptions,
+        detections: &mut Vec<Detection>,
+    ) {
+        if self.settings.no_normalize
+            || !matches!(ft, FileType::Unknown | FileType::Text)
+            || !self.engine.has_bodies()
+            || data.len() as u64 > self.settings.limits.script_normalize_cap()
+            || text::text_kind(data).is_none()
+        {
+            return;
+        }
+        let normalised = text::normalise(data);
+        let text_ctx = ObjectContext {
+            target: TEXT_TARGET,
+            containers: ctx.containers.clone(),
+            ..ObjectContext::default()
+        };
+        for d in self.engine.scan_text(data, &normalised, &text_ctx, opts) {
+            if !detections.iter().any(|seen| seen.name == d.name) {
+                detections.push(d);
+            }
+        }
     }
 
     /// Match what the container (`parent`, of type `ft`) records about a
@@ -318,7 +360,6 @@ impl Scanner {
             FileType::Html => 3,
             FileType::Mail => 4,
             FileType::Elf => 6,
-            FileType::Text => 7,
             FileType::MachO => 9,
             FileType::Pdf => 10,
             _ => 0,

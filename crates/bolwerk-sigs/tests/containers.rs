@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use bolwerk_sigs::{cvd, ContainerKind, DbKind, ErrorKind, LoadOptions, Loader};
 
 fn corpus(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
         .join("../../../shared/corpora/clamav")
         .join(name)
 }

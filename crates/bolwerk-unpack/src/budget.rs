@@ -163,6 +163,7 @@ mod tests {
             max_files: 0,
             max_recursion: 0,
             max_scan_time: std::time::Duration::ZERO,
+            max_script_normalize: 0,
         };
         let b = Budget::new(&unlimited);
         assert_eq!(b.allowance(), Ok(u64::MAX));

@@ -4,7 +4,8 @@
 //! * containers and encodings ([`unpack`]): each reader hands the objects
 //!   inside to a visitor one at a time, charged to a [`Budget`] under the
 //!   scan [`Limits`] (ClamAV's names and defaults);
-//! * PE section layout as ClamAV computes it ([`pe`]).
+//! * PE section layout as ClamAV computes it ([`pe`]);
+//! * text typing and the normalised copy text signatures match ([`text`]).
 //!
 //! Every reader treats its input as hostile: reads are bounds-checked,
 //! decompression is capped by the budget, no input panics, and each reader
@@ -18,6 +19,7 @@ mod filetype;
 mod formats;
 mod limits;
 pub mod pe;
+pub mod text;
 
 pub use budget::{Budget, Limit};
 pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};

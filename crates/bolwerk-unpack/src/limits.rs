@@ -15,6 +15,9 @@ pub struct Limits {
     pub max_files: u32,
     /// Time for one object (`MaxScanTime`, 120 s).
     pub max_scan_time: Duration,
+    /// Text objects larger than this are not normalised for text signatures
+    /// (`MaxScriptNormalize`, 5 MiB; 0: no limit).
+    pub max_script_normalize: u64,
 }
 
 impl Default for Limits {
@@ -25,7 +28,28 @@ impl Default for Limits {
             max_recursion: 17,
             max_files: 10_000,
             max_scan_time: Duration::from_secs(120),
+            max_script_normalize: 5 << 20,
         }
+    }
+}
+
+impl Limits {
+    /// The largest file scanned, in bytes: `max_file_size`, where 0 means
+    /// no limit (as in ClamAV).
+    pub fn file_size_cap(&self) -> u64 {
+        unlimited_if_zero(self.max_file_size)
+    }
+
+    /// The largest text object normalised, in bytes (0: no limit).
+    pub fn script_normalize_cap(&self) -> u64 {
+        unlimited_if_zero(self.max_script_normalize)
+    }
+}
+
+fn unlimited_if_zero(n: u64) -> u64 {
+    match n {
+        0 => u64::MAX,
+        n => n,
     }
 }
 
@@ -43,6 +67,14 @@ pub fn parse_size(text: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn zero_file_size_is_unlimited() {
+        let mut l = super::Limits::default();
+        assert_eq!(l.file_size_cap(), 100 << 20);
+        l.max_file_size = 0;
+        assert_eq!(l.file_size_cap(), u64::MAX);
+    }
+
     #[test]
     fn sizes() {
         assert_eq!(super::parse_size("10"), Some(10));

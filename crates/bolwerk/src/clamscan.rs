@@ -119,6 +119,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
+        no_normalize: !args.limits.normalize(),
         indicators,
         rules: yara.object_rules(),
     };

@@ -22,6 +22,12 @@ pub struct LimitArgs {
     /// Milliseconds one file may take (default 120000).
     #[arg(long, value_name = "MS")]
     pub max_scantime: Option<u64>,
+    /// Text larger than this is not normalised for text signatures (default 5M).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_scriptnormalize: Option<u64>,
+    /// Match text signatures against normalised text (default yes; no: raw bytes only).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub normalize: Option<bool>,
     /// Report an exceeded limit as `Heuristics.Limits.Exceeded.<Limit>`.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
     pub alert_exceeds_max: Option<bool>,
@@ -43,10 +49,18 @@ impl LimitArgs {
         if let Some(v) = self.max_recursion {
             l.max_recursion = v;
         }
+        if let Some(v) = self.max_scriptnormalize {
+            l.max_script_normalize = v;
+        }
         if let Some(ms) = self.max_scantime {
             l.max_scan_time = std::time::Duration::from_millis(ms);
         }
         l
+    }
+
+    /// Whether text is normalised for text signatures.
+    pub fn normalize(&self) -> bool {
+        self.normalize.unwrap_or(true)
     }
 
     /// Whether exceeded limits are reported.

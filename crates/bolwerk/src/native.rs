@@ -102,6 +102,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
+        no_normalize: !args.limits.normalize(),
         indicators,
         rules: yara.object_rules(),
     };

@@ -277,6 +277,12 @@ fn same_output_as_clamscan_on_every_hash_signature_kind() {
         ],
     );
     compare(&d, &db, &["-r", "--max-filesize=4K", "corpus/noise"]);
+    // 0 lifts the limit, as in clamscan.
+    compare(
+        &d,
+        &db,
+        &["-r", "--max-filesize=0", "--max-scansize=0", "corpus"],
+    );
     compare(
         &d,
         &db,

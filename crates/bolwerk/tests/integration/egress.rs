@@ -9,7 +9,6 @@
 
 use std::io::{ErrorKind, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -142,7 +141,9 @@ const TLS: &[&str] = &["rustls", "native-tls", "openssl"];
 /// Package names in `cargo tree` of `args` (normal dependencies only).
 fn tree(args: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root =
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+            .join("../..");
     let out = Command::new(cargo)
         .current_dir(root)
         .args([

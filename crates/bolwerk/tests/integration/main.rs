@@ -13,6 +13,7 @@ mod indicators;
 mod inventory;
 mod logical;
 mod testfiles;
+mod text;
 mod update;
 mod util;
 #[cfg(feature = "yara")]

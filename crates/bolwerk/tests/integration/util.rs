@@ -45,7 +45,8 @@ impl Dir {
 
 /// The shared real-data directory beside the repository.
 pub fn corpora() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../../shared/corpora")
 }
 
 pub fn test3_cvd() -> PathBuf {
@@ -153,7 +154,8 @@ pub fn same_lines_as_clamscan(cwd: &Path, args: &[&str]) -> std::collections::BT
 /// the official size, of the kinds in `only`, with signatures planted for
 /// the files in `d/corpus`.
 pub fn gen_clamdb(d: &Dir, scale: &str, only: &str) -> PathBuf {
-    let gen = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/gen-clamdb");
+    let gen = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../../shared/tools/gen-clamdb");
     let db = d.join("db");
     let made = run(
         Command::new("python3"),
