@@ -5,6 +5,7 @@
 //! for byte, so they switch to bolwerk by changing nothing but the daemon:
 //!
 //! * [`protocol`]: `z`/`n`/bare framing, the commands, the reply strings;
+//! * [`client`]: the client side, as `clamdscan` speaks it;
 //! * [`Config`]: `clamd.conf` with clamd's keys and defaults;
 //! * [`serve`]: Unix and TCP listeners (or systemd's), an async task per
 //!   connection, scans on a bounded pool (`MaxThreads`, `MaxQueue`),
@@ -25,6 +26,7 @@
 
 #![deny(missing_docs)]
 
+pub mod client;
 mod config;
 mod conn;
 mod database;

@@ -1,8 +1,9 @@
 //! The `bolwerk` binary: a thin front end over the library crates.
 //!
-//! Invoked as `clamscan` (a symlink or a copy), it behaves as
-//! `bolwerk clamscan`.
+//! Invoked as `clamscan` or `clamdscan` (a symlink or a copy), it behaves
+//! as `bolwerk clamscan` or `bolwerk clamdscan`.
 
+mod clamdscan;
 mod clamscan;
 mod daemon;
 mod db;
@@ -36,6 +37,8 @@ enum Command {
     Scan(native::ScanArgs),
     /// Scan with clamscan's options, output and exit codes.
     Clamscan(clamscan::ClamscanArgs),
+    /// Have a running daemon scan, with clamdscan's options, output and exit codes.
+    Clamdscan(clamdscan::ClamdscanArgs),
     /// Serve clamd's socket protocol (a drop-in clamd).
     Daemon(daemon::DaemonArgs),
     /// Inspect and verify signature databases.
@@ -64,6 +67,14 @@ struct ClamscanCli {
     args: clamscan::ClamscanArgs,
 }
 
+/// clamdscan's command line, for the binary invoked as `clamdscan`.
+#[derive(Parser, Debug)]
+#[command(name = "clamdscan")]
+struct ClamdscanCli {
+    #[command(flatten)]
+    args: clamdscan::ClamdscanArgs,
+}
+
 fn main() -> ExitCode {
     let invoked_as = std::env::args_os()
         .next()
@@ -75,10 +86,13 @@ fn main() -> ExitCode {
         .unwrap_or_default();
     let result = if invoked_as == "clamscan" {
         clamscan::run(ClamscanCli::parse().args)
+    } else if invoked_as == "clamdscan" {
+        clamdscan::run(ClamdscanCli::parse().args)
     } else {
         match Cli::parse().command {
             Command::Scan(a) => native::run(a),
             Command::Clamscan(a) => clamscan::run(a),
+            Command::Clamdscan(a) => clamdscan::run(a),
             Command::Daemon(a) => daemon::run(a),
             Command::Db { command } => db::run(command),
             Command::Inventory(a) => inventory::run(a),

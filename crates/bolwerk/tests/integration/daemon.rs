@@ -548,6 +548,112 @@ fn daemon_clamdscan_same_as_clamd() {
     );
 }
 
+/// A clamdscan run's output in a comparable form: lines sorted, the
+/// summary's times and the daemon's descriptor numbers left out.
+fn comparable(r: &util::Run) -> String {
+    let mut lines: Vec<String> = r
+        .stdout
+        .lines()
+        .chain(r.stderr.lines())
+        .filter(|l| !l.starts_with("Time:") && !l.contains(" Date:"))
+        .map(|l| match l.strip_prefix("fd[") {
+            Some(rest) => format!("fd[N{}", &rest[rest.find(']').unwrap_or(0)..]),
+            None => l.to_string(),
+        })
+        .collect();
+    lines.sort();
+    format!("exit {}\n{}\n", r.code, lines.join("\n"))
+}
+
+/// `bolwerk clamdscan` and Debian's clamdscan with the same arguments and
+/// standard input, against the same daemon.
+fn both_clamdscans(d: &Daemon, args: &[&str], stdin: Option<&[u8]>) -> (String, String) {
+    let dir = Dir::new();
+    let conf = dir.write(
+        "clamd.conf",
+        format!("LocalSocket {}\n", d.path().display()),
+    );
+    let conf_arg = format!("--config-file={}", conf.display());
+    let mut all = vec![conf_arg.as_str()];
+    all.extend_from_slice(args);
+    let theirs = util::run(
+        Command::new("/usr/bin/clamdscan"),
+        Path::new("/"),
+        &all,
+        stdin,
+    );
+    let mut ours_args = vec!["clamdscan"];
+    ours_args.extend_from_slice(&all);
+    let ours = util::run(
+        Command::new(env!("CARGO_BIN_EXE_bolwerk")),
+        Path::new("/"),
+        &ours_args,
+        stdin,
+    );
+    (comparable(&theirs), comparable(&ours))
+}
+
+#[test]
+fn bolwerk_clamdscan_same_as_clamdscan() {
+    let s = Samples::new();
+    std::fs::write(
+        s.dir.join("list"),
+        format!("{}\n{}\n", s.p("eicar.com"), s.p("cleantree")),
+    )
+    .unwrap();
+    let (e, c, t, ct, missing, list) = (
+        s.p("eicar.com"),
+        s.p("clean.txt"),
+        s.p("tree"),
+        s.p("cleantree"),
+        s.p("missing"),
+        s.p("list"),
+    );
+    let paths = [
+        e.as_str(),
+        c.as_str(),
+        t.as_str(),
+        ct.as_str(),
+        missing.as_str(),
+    ];
+    let mut runs: Vec<(Vec<&str>, Option<&[u8]>)> = Vec::new();
+    for mode in [
+        &[][..],
+        &["--multiscan"],
+        &["--stream"],
+        &["--fdpass"],
+        &["--allmatch"],
+        &["-i"],
+        &["--quiet"],
+        &["--stdout", "--no-summary"],
+    ] {
+        let mut args = mode.to_vec();
+        args.extend(paths);
+        runs.push((args, None));
+    }
+    runs.push((vec!["-f", list.as_str()], None));
+    runs.push((vec!["--ping", "1"], None));
+    runs.push((vec!["--version"], None));
+    runs.push((vec!["-"], Some(EICAR)));
+    runs.push((vec!["--stream", "-"], Some(b"clean\n".as_slice())));
+    for d in [Daemon::clamd(""), Daemon::bolwerk("")] {
+        for (args, stdin) in &runs {
+            let (want, got) = both_clamdscans(&d, args, *stdin);
+            if args == &["--version"] {
+                // Each daemon names itself; both print its one line.
+                assert_eq!(want.lines().count(), got.lines().count(), "{got}");
+                continue;
+            }
+            assert_eq!(want, got, "clamdscan {args:?}");
+        }
+    }
+    let d = Daemon::bolwerk("");
+    let (_, got) = both_clamdscans(&d, &[e.as_str(), t.as_str()], None);
+    assert!(got.starts_with("exit 1\n"), "{got}");
+    assert!(got.contains("Clamav.Test.File-6 FOUND"), "{got}");
+    assert!(got.contains("Infected files: 3"), "{got}");
+}
+
 /// Run a client script with the interpreter and say which package
 /// `.ci/run` installs when it is missing.
 fn script(
