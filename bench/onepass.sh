@@ -42,8 +42,8 @@ GEN=../shared/tools/gen-clamdb
 RULES_ROOT=../shared/corpora
 TIME=/usr/bin/time
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 [[ -x $TIME ]] || die "$TIME not found; install it with: apt-get install time"
 command -v clamscan >/dev/null || die "clamscan not found; install it with: apt-get install clamav"
@@ -53,16 +53,8 @@ command -v clamscan >/dev/null || die "clamscan not found; install it with: apt-
 want=$(sed -n 's/^yara-x = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 "$YR" --version | grep -qF "$want" || die "$YR is not yara-x $want"
 
-SET_DIR=$BENCH_DATA/hash-scale-$SCALE
-DB=$SET_DIR/db
-if [[ ! -f $SET_DIR/complete ]]; then
-    log "generating hash database at scale $SCALE in $DB (cached for later runs) ..."
-    rm -rf "$SET_DIR"
-    mkdir -p "$SET_DIR"
-    python3 "$GEN" "$SET_DIR/db.tmp" --only hdb,hsb,mdb --scale "$SCALE" >&2
-    mv "$SET_DIR/db.tmp" "$DB"
-    touch "$SET_DIR/complete"
-fi
+mkdir -p "$BENCH_DATA"
+DB=$(hash_db "$BENCH_DATA" "$SCALE" "$GEN")
 
 log "building bolwerk (release) ..."
 cargo build --release --locked -q -p bolwerk

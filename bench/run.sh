@@ -52,8 +52,8 @@ TEST_CVD=../shared/corpora/clamav/test-3.cvd
 REALDIR=${REALDIR:-/usr/lib/python3}
 TIME=/usr/bin/time
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # ---------------------------------------------------------------- prerequisites
 [[ -x $TIME ]] || die "$TIME not found; install it with: apt-get install time"
@@ -68,16 +68,7 @@ command -v cargo >/dev/null || die "cargo not found"
 # ---------------------------------------------------------------- data
 mkdir -p "$BENCH_DATA"
 BENCH_DATA=$(cd "$BENCH_DATA" && pwd)
-SET_DIR=$BENCH_DATA/hash-scale-$SCALE
-DB_DIR=$SET_DIR/db
-if [[ ! -f $SET_DIR/complete ]]; then
-    log "generating hash database at scale $SCALE in $DB_DIR (cached for later runs) ..."
-    rm -rf "$SET_DIR"
-    mkdir -p "$SET_DIR"
-    python3 "$GEN" "$SET_DIR/db.tmp" --only hdb,hsb,mdb --scale "$SCALE" >&2
-    mv "$SET_DIR/db.tmp" "$DB_DIR"
-    touch "$SET_DIR/complete"
-fi
+DB_DIR=$(hash_db "$BENCH_DATA" "$SCALE" "$GEN")
 SIGS=$(cat "$DB_DIR"/synth.* | wc -l)
 # Body signatures (.ndb) of official size, planted so that real files match.
 BODY_DIR=$BENCH_DATA/ndb-scale-$SCALE
