@@ -57,7 +57,13 @@ pub(crate) enum Owner {
         fullword: bool,
         /// A wide (`::w`) variant: characters are two bytes.
         wide: bool,
+        /// A macro subsignature follows: every match start is kept.
+        events: bool,
     },
+    /// A member of a macro group (an `.ndb` signature with offset `$N`):
+    /// no detection itself; its match starts are kept for macro
+    /// subsignatures.
+    Macro(u8),
 }
 
 /// A pattern to find: a body signature or a logical subsignature.
@@ -78,7 +84,10 @@ impl From<BodySig> for Pattern {
             tokens: sig.tokens,
             offset: sig.offset,
             target: sig.target,
-            owner: Owner::Body(sig.name),
+            owner: match sig.macro_group {
+                Some(g) => Owner::Macro(g),
+                None => Owner::Body(sig.name),
+            },
         }
     }
 }
@@ -104,7 +113,18 @@ pub(crate) struct BodyHits {
     pub(crate) bodies: Vec<(NameId, u64)>,
     /// Matches of each logical subsignature, sorted.
     pub(crate) subs: Vec<SubHits>,
+    /// Every match start of the subsignatures a macro subsignature
+    /// follows, by (signature, subsignature), sorted (at most
+    /// [`MAX_EVENTS`] each).
+    pub(crate) events: HashMap<(u32, u8), Vec<u64>>,
+    /// Every match start of each macro group's members, sorted (at most
+    /// [`MAX_EVENTS`] each).
+    pub(crate) groups: HashMap<u8, Vec<u64>>,
 }
+
+/// Match starts kept per subsignature or macro group for macro
+/// subsignatures.
+pub(crate) const MAX_EVENTS: usize = 4096;
 
 struct Compiled {
     pat: Pattern,
@@ -229,6 +249,10 @@ impl BodyMatcher {
             }
         }
         let mut hits = scan.hits;
+        for v in hits.events.values_mut().chain(hits.groups.values_mut()) {
+            v.sort_unstable();
+            v.dedup();
+        }
         hits.bodies.sort_unstable_by_key(|h| h.0);
         hits.subs = scan.subs.into_values().collect();
         hits.subs.sort_unstable();
@@ -285,8 +309,24 @@ impl Pass<'_> {
                 self.hits.bodies.push((name, start));
                 true
             }
-            Owner::Sub { lsig, sub, .. } => {
+            Owner::Macro(group) => {
                 let starts: Vec<u64> = self.starts(c, atom_pos).collect();
+                let kept = self.hits.groups.entry(group).or_default();
+                for start in starts {
+                    if kept.len() < MAX_EVENTS {
+                        kept.push(start);
+                    }
+                }
+                false
+            }
+            Owner::Sub {
+                lsig, sub, events, ..
+            } => {
+                let starts: Vec<u64> = self.starts(c, atom_pos).collect();
+                if events {
+                    let kept = self.hits.events.entry((lsig, sub)).or_default();
+                    kept.extend(starts.iter().take(MAX_EVENTS.saturating_sub(kept.len())));
+                }
                 for start in starts {
                     let last = self.last.get(&s).copied();
                     if last.is_some_and(|l| start <= l) {
@@ -573,6 +613,7 @@ mod tests {
             target,
             offset: parse_offset(offset).unwrap(),
             tokens: parse_pattern(pattern).unwrap(),
+            macro_group: None,
         }
     }
 

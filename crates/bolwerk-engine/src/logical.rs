@@ -41,6 +41,15 @@ struct Compiled {
     subsigs: usize,
     pcre: Vec<Pcre>,
     compares: Vec<(u8, ByteCompare)>,
+    macros: Vec<Macro>,
+}
+
+/// A macro subsignature, compiled.
+struct Macro {
+    sub: u8,
+    min: u64,
+    max: u64,
+    group: u8,
 }
 
 /// The compiled logical signatures.
@@ -111,7 +120,7 @@ impl LogicalMatcher {
         for i in candidates {
             let lo = hits.subs.partition_point(|h| h.lsig < i);
             let hi = hits.subs.partition_point(|h| h.lsig <= i);
-            if let Some(at) = self.sigs[i as usize].matches(data, ctx, &hits.subs[lo..hi]) {
+            if let Some(at) = self.sigs[i as usize].matches(data, ctx, i, hits, lo..hi) {
                 found.push((self.sigs[i as usize].name, at));
                 if !all {
                     break;
@@ -137,6 +146,7 @@ fn compile(
         expr: sig.expr,
         pcre: Vec::new(),
         compares: Vec::new(),
+        macros: Vec::new(),
     };
     for (i, sub) in sig.subsigs.into_iter().enumerate() {
         let i = i as u8;
@@ -157,6 +167,7 @@ fn compile(
                             sub: i,
                             fullword,
                             wide: v >= wide_from,
+                            events: false,
                         },
                     });
                 }
@@ -178,6 +189,22 @@ fn compile(
                 });
             }
             SubSig::ByteCompare(b) => c.compares.push((i, b)),
+            SubSig::Macro { min, max, group } => {
+                // The subsignature before it keeps every match start.
+                for p in &mut patterns[before..] {
+                    if let Owner::Sub { sub, events, .. } = &mut p.owner {
+                        if *sub + 1 == i {
+                            *events = true;
+                        }
+                    }
+                }
+                c.macros.push(Macro {
+                    sub: i,
+                    min: min.into(),
+                    max: max.into(),
+                    group,
+                });
+            }
         }
     }
     Ok(c)
@@ -214,13 +241,29 @@ fn build_regex(
 
 impl Compiled {
     /// The offset reported when the signature matches this object.
-    fn matches(&self, data: &[u8], ctx: &ObjectContext, hits: &[SubHits]) -> Option<u64> {
+    fn matches(
+        &self,
+        data: &[u8],
+        ctx: &ObjectContext,
+        index: u32,
+        all: &BodyHits,
+        range: std::ops::Range<usize>,
+    ) -> Option<u64> {
         if !applies(&self.target, data.len() as u64, ctx) {
             return None;
         }
+        let hits: &[SubHits] = &all.subs[range];
         let mut counts = vec![0u32; self.subsigs];
         for h in hits {
             counts[usize::from(h.sub)] = h.count;
+        }
+        for m in &self.macros {
+            if let Some(before) = all.events.get(&(index, m.sub - 1)) {
+                let members = all.groups.get(&m.group).map_or(&[][..], Vec::as_slice);
+                let (prev, count) = macro_counts(m, before, members);
+                counts[usize::from(m.sub - 1)] = prev;
+                counts[usize::from(m.sub)] = count;
+            }
         }
         for (i, b) in &self.compares {
             let last = hits.iter().find(|h| h.sub == b.trigger).map(|h| h.last);
@@ -235,6 +278,47 @@ impl Compiled {
             .eval(&counts)
             .then(|| hits.iter().map(|h| h.first).min().unwrap_or(0))
     }
+}
+
+/// The counts of a macro subsignature and of the subsignature before it,
+/// as ClamAV keeps them (measured with clamscan 1.4.6). The previous
+/// subsignature's first match opens a window `min..=max` bytes after it.
+/// Each later match checks the group's latest member match before it: in
+/// the window, the macro counts one more; outside, this match does not
+/// count and opens the window afresh. Once the scan ends, the check is made
+/// once more with the group's last member match (when the previous
+/// subsignature counts more than once). Both lists are sorted match
+/// starts.
+fn macro_counts(m: &Macro, before: &[u64], members: &[u64]) -> (u32, u32) {
+    let in_window = |opened: u64, member: Option<u64>| {
+        member.is_some_and(|at| {
+            at >= opened.saturating_add(m.min) && at <= opened.saturating_add(m.max)
+        })
+    };
+    let latest_before = |pos: u64| {
+        let i = members.partition_point(|&s| s < pos);
+        i.checked_sub(1).and_then(|i| members.get(i)).copied()
+    };
+    let (mut prev, mut count, mut opened) = (0u32, 0u32, 0u64);
+    for &at in before {
+        prev += 1;
+        if prev == 1 {
+            opened = at;
+        } else if in_window(opened, latest_before(at)) {
+            count += 1;
+        } else {
+            prev -= 1;
+            opened = at;
+        }
+    }
+    if prev > 1 {
+        if in_window(opened, members.last().copied()) {
+            count += 1;
+        } else {
+            prev -= 1;
+        }
+    }
+    (prev, count)
 }
 
 /// Whether the target description admits this object.

@@ -126,6 +126,9 @@ pub struct BodySig {
     pub offset: Offset,
     /// What it matches.
     pub tokens: Vec<Token>,
+    /// The macro group it belongs to (offset `$N`): then it names no
+    /// detection itself, logical signatures' macro subsignatures use it.
+    pub macro_group: Option<u8>,
 }
 
 /// Parse an offset field.
@@ -433,7 +436,15 @@ impl BodyParser<'_> {
                 .parse::<u8>()
                 .map_err(|_| Error::malformed(format!("invalid target type '{t}'")))?,
         };
-        let offset = parse_offset(text(f[2])?)?;
+        let (offset, macro_group) = match text(f[2])?.strip_prefix('$') {
+            Some(g) => {
+                let g = g.parse::<u8>().map_err(|_| {
+                    Error::malformed(format!("invalid macro group '${g}' (0 to 255)"))
+                })?;
+                (parse_offset("*")?, Some(g))
+            }
+            None => (parse_offset(text(f[2])?)?, None),
+        };
         check_offset_target(&offset, target)?;
         let tokens = parse_pattern(text(f[3])?)?;
         if self.ignore.ignores(name, line) {
@@ -449,6 +460,7 @@ impl BodyParser<'_> {
                 target,
                 offset,
                 tokens,
+                macro_group,
             }),
         ))
     }

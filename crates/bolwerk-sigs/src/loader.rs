@@ -82,8 +82,6 @@ pub struct LoadStats {
 /// Keys of [`LoadStats::unsupported`] for signatures read but not matched,
 /// besides file extensions.
 pub mod note {
-    /// `.ldb` macro subsignatures.
-    pub const LDB_MACRO: &str = "ldb macro";
     /// `.ldb` signatures with a `HandlerType`.
     pub const LDB_HANDLER_TYPE: &str = "ldb handler type";
     /// `.ldb` signatures with an `IconGroup`.
@@ -97,7 +95,6 @@ pub mod note {
 }
 
 const NOTES: &[&str] = &[
-    note::LDB_MACRO,
     note::LDB_HANDLER_TYPE,
     note::LDB_ICON_GROUP,
     note::NDB_NO_LITERAL,

@@ -17,8 +17,10 @@
 //!   optionally after `OFFSET:` and before `::MODIFIERS` (`i` case-
 //!   insensitive, `w` wide, `a` ASCII too, `f` full word); a PCRE
 //!   subsignature `[OFFSET:]TRIGGER/REGEX/[FLAGS]`; or a byte-compare
-//!   subsignature `N(>>OFF#OPTIONS#COMPARISONS)`. Macro subsignatures
-//!   (`${min-max}id$`) are not supported yet: counted, not loaded.
+//!   subsignature `N(>>OFF#OPTIONS#COMPARISONS)`; or a macro subsignature
+//!   `${min-max}id$`: a match of any `.ndb` signature of macro group `id`
+//!   (offset `$id`) starting min to max bytes after a match of the
+//!   subsignature before it (see [`SubSig::Macro`]).
 //!
 //! Each part is bounded: 64 subsignatures, expressions nested at most
 //! [`MAX_DEPTH`] deep, patterns as for `.ndb`.
@@ -329,6 +331,20 @@ pub enum SubSig {
     },
     /// A number read near another subsignature's match.
     ByteCompare(ByteCompare),
+    /// `${min-max}group$`: a member of the macro group (the `.ndb`
+    /// signatures with offset `$group`) starting `min..=max` bytes after a
+    /// match of the previous subsignature. As ClamAV evaluates it
+    /// (measured): each match of the previous subsignature after its first
+    /// counts once when the group's latest member match before it lies in
+    /// that window from the previous subsignature's match before it.
+    Macro {
+        /// Least distance, start to start.
+        min: u32,
+        /// Greatest distance, start to start.
+        max: u32,
+        /// The macro group.
+        group: u8,
+    },
 }
 
 /// One logical signature.
@@ -388,8 +404,7 @@ impl LogicalParser<'_> {
         let mut subsigs = Vec::with_capacity(fields.len() - 3);
         for (i, f) in fields[3..].iter().enumerate() {
             match parse_subsig(f, i, target.target) {
-                Ok(Some(s)) => subsigs.push(s),
-                Ok(None) => return Ok((LineOutcome::Unsupported(note::LDB_MACRO), None)),
+                Ok(s) => subsigs.push(s),
                 Err(e) => return Err(prefix(e, &format!("subsignature {i}"))),
             }
         }
@@ -397,6 +412,14 @@ impl LogicalParser<'_> {
             return Err(Error::malformed(
                 "the expression names a subsignature that is not there",
             ));
+        }
+        if usize::from(expr.max_sub()) + 1 != subsigs.len() {
+            // ClamAV refuses these too (measured).
+            return Err(Error::malformed(format!(
+                "{} subsignatures, but the expression names none above {}",
+                subsigs.len(),
+                expr.max_sub()
+            )));
         }
         check_triggers(&subsigs)?;
         if self.ignore.ignores(name, line) {
@@ -423,13 +446,24 @@ fn prefix(e: Error, what: &str) -> Error {
 }
 
 /// PCRE triggers and byte compares may only name earlier subsignatures
-/// that are plain patterns.
+/// that are plain patterns; a macro subsignature follows a pattern.
 fn check_triggers(subsigs: &[SubSig]) -> Result<(), Error> {
     for (i, s) in subsigs.iter().enumerate() {
         let named = match s {
             SubSig::Pcre { trigger, .. } => trigger.max_sub(),
             SubSig::ByteCompare(b) => b.trigger,
             SubSig::Body { .. } => continue,
+            SubSig::Macro { .. } => {
+                let after_pattern = i
+                    .checked_sub(1)
+                    .is_some_and(|p| matches!(subsigs[p], SubSig::Body { .. }));
+                if !after_pattern {
+                    return Err(Error::malformed(format!(
+                        "subsignature {i}: a macro subsignature must follow a pattern subsignature"
+                    )));
+                }
+                continue;
+            }
         };
         let plain = matches!(subsigs.get(usize::from(named)), Some(SubSig::Body { .. }));
         if usize::from(named) >= i && matches!(s, SubSig::Pcre { .. }) {
@@ -513,13 +547,40 @@ fn cl_type(s: &str) -> Option<String> {
     ok.then(|| s.to_string())
 }
 
-/// Parse one subsignature; `Ok(None)` for a macro subsignature.
-fn parse_subsig(s: &str, index: usize, target: u8) -> Result<Option<SubSig>, Error> {
+/// `${min-max}group$`.
+fn parse_macro(s: &str, index: usize) -> Result<SubSig, Error> {
+    let bad = || Error::malformed(format!("invalid macro subsignature '{s}'"));
+    let inner = s
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('$'))
+        .ok_or_else(bad)?;
+    let (range, group) = inner.split_once('}').ok_or_else(bad)?;
+    let (min, max) = range.split_once('-').ok_or_else(bad)?;
+    let (min, max): (u32, u32) = (
+        min.parse().map_err(|_| bad())?,
+        max.parse().map_err(|_| bad())?,
+    );
+    let group = group.parse::<u8>().map_err(|_| bad())?;
+    if min > max {
+        return Err(Error::malformed(format!(
+            "macro subsignature '{s}': minimum above maximum"
+        )));
+    }
+    if index == 0 {
+        return Err(Error::malformed(
+            "a macro subsignature needs a subsignature before it",
+        ));
+    }
+    Ok(SubSig::Macro { min, max, group })
+}
+
+/// Parse one subsignature.
+fn parse_subsig(s: &str, index: usize, target: u8) -> Result<SubSig, Error> {
     if s.starts_with("${") {
-        return Ok(None);
+        return parse_macro(s, index);
     }
     if let Some(b) = parse_byte_compare(s)? {
-        return Ok(Some(SubSig::ByteCompare(b)));
+        return Ok(SubSig::ByteCompare(b));
     }
     if s.contains('/') {
         let pcre = parse_pcre(s, index)?;
@@ -529,7 +590,7 @@ fn parse_subsig(s: &str, index: usize, target: u8) -> Result<Option<SubSig>, Err
         {
             check_offset_target(o, target)?;
         }
-        return Ok(Some(pcre));
+        return Ok(pcre);
     }
     let (body, modifiers) = match s.rsplit_once("::") {
         Some((b, m)) => (b, m),
@@ -560,12 +621,12 @@ fn parse_subsig(s: &str, index: usize, target: u8) -> Result<Option<SubSig>, Err
     if wide {
         variants.push(widen(tokens));
     }
-    Ok(Some(SubSig::Body {
+    Ok(SubSig::Body {
         offset,
         variants,
         fullword,
         wide_from,
-    }))
+    })
 }
 
 /// Letters match either case: bit 0x20 stops mattering.
@@ -838,11 +899,15 @@ mod tests {
             parse("X;Engine:300-400;0;4142").unwrap().0,
             LineOutcome::OutOfLevel
         );
+        let (outcome, sig) = parse("X;Engine:51-255,Target:0;0&1;4142;${6-7}12$").unwrap();
+        assert_eq!(outcome, LineOutcome::Added);
         assert_eq!(
-            parse("X;Engine:51-255,Target:0;0&1;4142;${6-7}12$")
-                .unwrap()
-                .0,
-            LineOutcome::Unsupported("ldb macro")
+            sig.unwrap().subsigs[1],
+            SubSig::Macro {
+                min: 6,
+                max: 7,
+                group: 12
+            }
         );
         assert_eq!(
             parse("X;Engine:51-255,HandlerType:CL_TYPE_MSEXE;0;4142")
@@ -857,6 +922,12 @@ mod tests {
             "X;Bogus:1;0;4142",
             "X;Target:0;0;41",
             "X;Target:0;0;4142::q",
+            "X;Target:0;0;${1-2}3$",
+            "X;Target:0;0&1;4142;${2-1}3$",
+            "X;Target:0;0&1;4142;${1-2}300$",
+            "X;Target:0;0&1;4142;${1-2}3",
+            "X;Target:0;0&1&2;4142;${1-2}3$;${1-2}3$",
+            "X;Target:0;0;4142;4344",
             "X;Target:0;0&1;4142;1/abc/",
             "X;Target:0;0&1;4142;0/abc/z",
             "X;Target:0;0&1;4142;0(>>4#xb2#=1)",

@@ -376,3 +376,86 @@ fn byte_compare_reads_at_the_last_trigger_match_anywhere_in_the_file() {
         out.stderr
     );
 }
+
+/// Macro subsignatures (`${min-max}group$` with `.ndb` members at offset
+/// `$group`): a window after the previous subsignature's match, the
+/// group's latest member match, counts; the members themselves report
+/// nothing; a match outside the window does not count for the
+/// subsignature before the macro either. Placements chosen to tell the
+/// readings of the rule apart.
+#[test]
+fn macro_subsignatures_match_where_clamscan_matches() {
+    let d = Dir::new();
+    let place = |items: &[(usize, &[u8])]| {
+        let mut b = vec![1u8; 96];
+        for (at, s) in items {
+            b[*at..*at + s.len()].copy_from_slice(s);
+        }
+        b
+    };
+    let (a, b, c): (&[u8], &[u8], &[u8]) = (b"AAAA", b"BBBB", b"CCCC");
+    let files: [(&str, Vec<u8>); 10] = [
+        ("one-pair", place(&[(3, a), (13, b)])),
+        ("pair-then-a", place(&[(3, a), (13, b), (20, a)])),
+        ("other-member", place(&[(3, a), (13, b), (47, a), (64, c)])),
+        ("latest-member", place(&[(3, a), (13, b), (25, b), (40, a)])),
+        ("members-mixed", place(&[(3, a), (13, c), (20, b), (40, a)])),
+        ("nearest-a", place(&[(3, a), (8, a), (20, b), (40, a)])),
+        ("member-first", place(&[(0, b), (10, a), (30, a)])),
+        ("no-second-a", place(&[(3, a), (13, b), (30, c)])),
+        ("late-a", place(&[(3, a), (13, b), (20, a), (60, a)])),
+        (
+            "repeated",
+            place(&[(3, a), (13, b), (20, a), (30, b), (37, a), (47, b), (54, a)]),
+        ),
+    ];
+    for (name, data) in &files {
+        d.write(&format!("corpus/{name}"), data);
+    }
+    d.write(
+        "db/m.ndb",
+        format!("Member.B:0:$1:{}\nMember.C:0:$1:{}\n", hex(b), hex(c)),
+    );
+    let mut ldb = String::new();
+    for (min, max) in [(5, 10), (6, 9), (10, 12), (11, 20), (0, 4), (7, 7)] {
+        let _ = writeln!(
+            ldb,
+            "Macro.{min}_{max};Engine:51-255,Target:0;0&1;{};${{{min}-{max}}}1$",
+            hex(a)
+        );
+    }
+    // Counts of the macro and of the subsignature before it.
+    for n in 1..=4 {
+        let _ = writeln!(
+            ldb,
+            "Macro.Count{n};Engine:51-255,Target:0;1={n};{};${{5-12}}1$",
+            hex(a)
+        );
+        let _ = writeln!(
+            ldb,
+            "Macro.Both{n};Engine:51-255,Target:0;0&1={n};{};${{5-12}}1$",
+            hex(a)
+        );
+        let _ = writeln!(
+            ldb,
+            "Macro.Prev{n};Engine:51-255,Target:0;0={n}&1>0;{};${{5-12}}1$",
+            hex(a)
+        );
+    }
+    d.write("db/m.ldb", ldb);
+    let lines = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    for want in [
+        "corpus/pair-then-a: Macro.10_12.UNOFFICIAL FOUND",
+        "corpus/nearest-a: Macro.11_20.UNOFFICIAL FOUND",
+        "corpus/members-mixed: Macro.11_20.UNOFFICIAL FOUND",
+        "corpus/late-a: Macro.Count3.UNOFFICIAL FOUND",
+        "corpus/repeated: Macro.Count3.UNOFFICIAL FOUND",
+    ] {
+        assert!(lines.contains(want), "{want} missing: {lines:#?}");
+    }
+    assert!(!lines.iter().any(|l| l.contains("Member.")), "{lines:#?}");
+    assert!(
+        lines.contains("corpus/one-pair: OK"),
+        "a pair alone does not match: {lines:#?}"
+    );
+}
