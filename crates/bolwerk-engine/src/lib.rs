@@ -233,6 +233,15 @@ impl Engine {
         }
     }
 
+    /// The type (`CL_TYPE_…`) a detection hands its object to: the
+    /// `HandlerType` of a logical signature.
+    pub fn handler(&self, d: &Detection) -> Option<&str> {
+        match d.kind {
+            SigKind::Logical => self.logical.handler(d.name),
+            _ => None,
+        }
+    }
+
     /// The name of a signature.
     pub fn name(&self, id: NameId) -> String {
         self.names.get(id)

@@ -59,6 +59,8 @@ pub(crate) struct LogicalMatcher {
     /// Signatures whose expression can hold with no pattern matched:
     /// evaluated for every object.
     always: Vec<u32>,
+    /// The `HandlerType` of the signatures that have one.
+    handlers: std::collections::HashMap<NameId, String>,
 }
 
 impl std::fmt::Debug for LogicalMatcher {
@@ -82,6 +84,7 @@ impl LogicalMatcher {
         let mut refused = Vec::new();
         for sig in sigs {
             let index = m.sigs.len() as u32;
+            let (name, handler) = (sig.name, sig.target.handler.clone());
             match compile(sig, index, &mut patterns) {
                 Ok(c) => {
                     let zeros = vec![0u32; c.subsigs];
@@ -89,6 +92,9 @@ impl LogicalMatcher {
                         m.always.push(index);
                     }
                     m.sigs.push(c);
+                    if let Some(h) = handler {
+                        m.handlers.insert(name, h);
+                    }
                 }
                 Err((r, pats)) => {
                     patterns.truncate(pats);
@@ -101,6 +107,11 @@ impl LogicalMatcher {
 
     pub(crate) fn len(&self) -> usize {
         self.sigs.len()
+    }
+
+    /// The `HandlerType` of a logical signature.
+    pub(crate) fn handler(&self, name: NameId) -> Option<&str> {
+        self.handlers.get(&name).map(String::as_str)
     }
 
     /// The signatures that match, given the body pass's subsignature

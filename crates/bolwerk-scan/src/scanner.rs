@@ -214,6 +214,12 @@ impl Scanner {
         if detections.is_empty() || opts.all_match {
             self.scan_normalised(data, ft, &ctx, &opts, &mut detections);
         }
+        if self
+            .hand_off(data, ft, &detections, origin, depth, trail, budget, found)
+            .is_break()
+        {
+            return Flow::Break(());
+        }
         if !detections.is_empty() {
             // Joined only when something matched: most objects match nothing.
             let object = trail.names.join("//");
@@ -241,6 +247,61 @@ impl Scanner {
         if !ft.is_container() {
             return Flow::Continue(());
         }
+        self.descend(data, ft, origin, depth, trail, budget, found)
+    }
+
+    /// `HandlerType`: a logical signature that matched hands the object to
+    /// the reader of another type (ClamAV's behaviour, measured): what that
+    /// finds is reported before the signature itself, and instead of it
+    /// unless every match is reported. `Break` when the scan of this file
+    /// may stop.
+    #[allow(clippy::too_many_arguments)]
+    fn hand_off(
+        &self,
+        data: &[u8],
+        ft: FileType,
+        detections: &[Detection],
+        origin: &Path,
+        depth: u32,
+        trail: &mut Trail,
+        budget: &mut Budget,
+        found: &mut Vec<Found>,
+    ) -> Flow {
+        let mut types: Vec<FileType> = detections
+            .iter()
+            .filter_map(|d| self.engine.handler(d))
+            .filter_map(FileType::from_cl_type)
+            .filter(|t| *t != ft && t.is_container())
+            .collect();
+        types.dedup();
+        let before = found.len();
+        for t in types {
+            if self
+                .descend(data, t, origin, depth, trail, budget, found)
+                .is_break()
+            {
+                break;
+            }
+        }
+        if found.len() > before && !self.settings.all_match {
+            Flow::Break(())
+        } else {
+            Flow::Continue(())
+        }
+    }
+
+    /// Read `data` as a container of type `ft` and scan what it holds.
+    #[allow(clippy::too_many_arguments)]
+    fn descend(
+        &self,
+        data: &[u8],
+        ft: FileType,
+        origin: &Path,
+        depth: u32,
+        trail: &mut Trail,
+        budget: &mut Budget,
+        found: &mut Vec<Found>,
+    ) -> Flow {
         if !budget.may_descend(depth) {
             budget.note(Limit::MaxRecursion);
             return Flow::Continue(());

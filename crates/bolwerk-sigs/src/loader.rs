@@ -82,8 +82,6 @@ pub struct LoadStats {
 /// Keys of [`LoadStats::unsupported`] for signatures read but not matched,
 /// besides file extensions.
 pub mod note {
-    /// `.ldb` signatures with a `HandlerType`.
-    pub const LDB_HANDLER_TYPE: &str = "ldb handler type";
     /// `.ldb` signatures with an `IconGroup`.
     pub const LDB_ICON_GROUP: &str = "ldb icon group";
     /// `.ndb` patterns without a literal before their first `*`.
@@ -95,7 +93,6 @@ pub mod note {
 }
 
 const NOTES: &[&str] = &[
-    note::LDB_HANDLER_TYPE,
     note::LDB_ICON_GROUP,
     note::NDB_NO_LITERAL,
     note::LDB_PCRE,

@@ -6,9 +6,10 @@
 //! * The target description is comma-separated `Key:Value` pairs:
 //!   `Engine:min-max` (functionality levels), `Target:n`, `FileSize:min-max`,
 //!   `EntryPoint:min-max`, `NumberOfSections:min-max`, `Container:CL_TYPE_x`,
-//!   `Intermediates:CL_TYPE_a>CL_TYPE_b`. `HandlerType` (re-typing a file,
-//!   not a detection) and `IconGroup1/2` (icon signatures) are not
-//!   supported: such signatures are counted, not loaded.
+//!   `Intermediates:CL_TYPE_a>CL_TYPE_b`, `HandlerType:CL_TYPE_x` (on a
+//!   match the object is also read as that type). `IconGroup1/2` (icon
+//!   signatures) are not supported: such signatures are counted, not
+//!   loaded.
 //! * The expression combines subsignature indexes with `&`, `|` and
 //!   parentheses; any subexpression may carry a count: `A=X`, `A>X`, `A<X`
 //!   (matches of A in all) with `,Y` (at least Y different subsignatures of
@@ -57,6 +58,9 @@ pub struct TargetDesc {
     /// The innermost containers, outermost first (`CL_TYPE_ANY` matches
     /// any type).
     pub intermediates: Vec<String>,
+    /// `HandlerType`: when the signature matches, the object is also read
+    /// as this type (`CL_TYPE_…`), and what that finds is reported first.
+    pub handler: Option<String>,
 }
 
 /// How a count compares.
@@ -514,7 +518,7 @@ fn parse_target(s: &str, flevel: u32) -> Result<Tdb, Error> {
                     return Err(bad());
                 }
             }
-            "HandlerType" => return Ok(Tdb::Unsupported(note::LDB_HANDLER_TYPE)),
+            "HandlerType" => t.handler = Some(cl_type(value).ok_or_else(bad)?),
             "IconGroup1" | "IconGroup2" => return Ok(Tdb::Unsupported(note::LDB_ICON_GROUP)),
             _ => {
                 return Err(Error::malformed(format!(
@@ -909,12 +913,9 @@ mod tests {
                 group: 12
             }
         );
-        assert_eq!(
-            parse("X;Engine:51-255,HandlerType:CL_TYPE_MSEXE;0;4142")
-                .unwrap()
-                .0,
-            LineOutcome::Unsupported("ldb handler type")
-        );
+        let (outcome, sig) = parse("X;Engine:51-255,HandlerType:CL_TYPE_ZIP;0;4142").unwrap();
+        assert_eq!(outcome, LineOutcome::Added);
+        assert_eq!(sig.unwrap().target.handler.as_deref(), Some("CL_TYPE_ZIP"));
         for bad in [
             "X;Target:0;0",
             "X;Target:0;1;4142",

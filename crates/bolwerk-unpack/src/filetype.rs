@@ -88,6 +88,36 @@ impl FileType {
         }
     }
 
+    /// The type ClamAV names so (`CL_TYPE_ZIP` …), among those this crate
+    /// knows; `None` for others (and for `CL_TYPE_CPIO_OLD`, whose byte
+    /// order the name does not tell).
+    pub fn from_cl_type(name: &str) -> Option<FileType> {
+        const ALL: &[FileType] = &[
+            FileType::MsExe,
+            FileType::Elf,
+            FileType::MachO,
+            FileType::Ole2,
+            FileType::Pdf,
+            FileType::Zip,
+            FileType::Gzip,
+            FileType::Bzip2,
+            FileType::Xz,
+            FileType::SevenZip,
+            FileType::Rar,
+            FileType::Cab,
+            FileType::Tar,
+            FileType::Cpio(CpioKind::Odc),
+            FileType::Cpio(CpioKind::Newc),
+            FileType::Mail,
+            FileType::BinHex,
+            FileType::Szdd,
+            FileType::Tnef,
+            FileType::Html,
+            FileType::Rtf,
+        ];
+        ALL.iter().copied().find(|t| t.cl_type() == name)
+    }
+
     /// Whether objects of this type hold other objects this crate reads.
     pub fn is_container(self) -> bool {
         matches!(

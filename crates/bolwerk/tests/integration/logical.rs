@@ -459,3 +459,50 @@ fn macro_subsignatures_match_where_clamscan_matches() {
         "a pair alone does not match: {lines:#?}"
     );
 }
+
+/// `HandlerType`: a message whose first lines are not headers is text,
+/// not mail, until a logical signature hands it to the mail reader; what
+/// that finds (EICAR, base64-encoded) is reported, before (with
+/// `--allmatch`, besides) the signature itself.
+#[test]
+fn handler_type_hands_the_object_on_as_clamscan_does() {
+    let d = Dir::new();
+    // EICAR in base64, wrapped as a MIME part.
+    let eicar_b64 = "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=";
+    let lead = "junk line here";
+    d.write(
+        "corpus/message.txt",
+        format!(
+            "{lead}\nsomething: else\nContent-Type: multipart/mixed; boundary=\"XYZ\"\n\n\
+             --XYZ\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n\
+             {eicar_b64}\n--XYZ--\n"
+        ),
+    );
+    d.write("corpus/plain.txt", format!("{lead}\nnothing else\n"));
+    d.write(
+        "db/h.ldb",
+        format!(
+            "Handler.Mail;Engine:51-255,Target:0,HandlerType:CL_TYPE_MAIL;0;{}\n",
+            hex(lead.as_bytes())
+        ),
+    );
+    std::fs::copy(crate::util::test3_cvd(), d.join("db/test-3.cvd")).unwrap();
+    let db = d.join("db");
+    let first = crate::util::same_lines_as_clamscan(
+        d.path(),
+        &["--no-summary", "-d", db.to_str().unwrap(), "corpus"],
+    );
+    assert!(
+        first.contains("corpus/message.txt: Eicar-Test-Signature FOUND"),
+        "{first:#?}"
+    );
+    assert!(
+        first.contains("corpus/plain.txt: Handler.Mail.UNOFFICIAL FOUND"),
+        "{first:#?}"
+    );
+    let all = allmatch_lines_as_clamscan(&d, &db);
+    assert!(
+        all.contains("corpus/message.txt: Handler.Mail.UNOFFICIAL FOUND"),
+        "{all:#?}"
+    );
+}
