@@ -19,8 +19,8 @@ LEVELS="${LEVELS:-1 8 64}"
 CLAMD="${CLAMD:-/usr/sbin/clamd}"
 [ -x "$CLAMD" ] || { echo "clamd missing: apt-get install clamav-daemon" >&2; exit 2; }
 
-cargo build --release --quiet
-BOLWERK="$PWD/target/release/bolwerk"
+cargo build --release --locked --quiet -p bolwerk
+BOLWERK="${CARGO_TARGET_DIR:-$PWD/target}/release/bolwerk"
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
