@@ -1,4 +1,4 @@
-//! One `.ndb`, `.ldb` or `.cdb` line: parsed, and when it parses, compiled
+//! One `.ndb`, `.ldb`, `.cdb` or `.ftm` line: parsed, and when it parses, compiled
 //! and run over the input itself (or, for `.cdb`, over a member made from
 //! it), so the matchers (atoms, verification, counts, PCRE, byte compares,
 //! name expressions) see hostile patterns and hostile bytes together.
@@ -6,7 +6,8 @@
 
 use bolwerk_engine::{Engine, Member, ObjectContext, ScanOptions};
 use bolwerk_sigs::{
-    BodyParser, ContainerParser, IgnoreList, LogicalParser, Names, SignatureSet, FLEVEL,
+    BodyParser, ContainerParser, FtmParser, IgnoreList, LogicalParser, Names, SignatureSet,
+    FLEVEL,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -39,10 +40,19 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((_, Some(sig))) = cdb.parse_line(data, &mut set.names) {
         set.container_sigs.push(sig);
     }
-    if set.bodies.is_empty() && set.logical.is_empty() && set.container_sigs.is_empty() {
+    let ftm = FtmParser { flevel: FLEVEL };
+    if let Ok((_, Some(rule))) = ftm.parse_line(data, &mut Names::new()) {
+        set.file_types.push(rule);
+    }
+    if set.bodies.is_empty()
+        && set.logical.is_empty()
+        && set.container_sigs.is_empty()
+        && set.file_types.is_empty()
+    {
         return;
     }
     let engine = Engine::build(set);
+    let _ = engine.retype(data, "CL_TYPE_BINARY_DATA", true);
     let ctx = ObjectContext {
         target: 1,
         entry: Some(data.len() as u64 / 2),

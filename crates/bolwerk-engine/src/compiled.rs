@@ -38,7 +38,9 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use bolwerk_sigs::{BodySig, ContainerSig, DbKind, LoadStats, LogicalSig, NameId, Names, Source};
+use bolwerk_sigs::{
+    BodySig, ContainerSig, DbKind, FtmRule, LoadStats, LogicalSig, NameId, Names, Source,
+};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +95,7 @@ pub(crate) struct Meta {
     pub(crate) bodies: Vec<BodySig>,
     pub(crate) logical: Vec<LogicalSig>,
     pub(crate) containers: Vec<ContainerSig>,
+    pub(crate) file_types: Vec<FtmRule>,
     /// Load diagnostics, shown again whenever the image is used.
     pub(crate) notes: Vec<String>,
 }

@@ -33,6 +33,7 @@ pub mod cache;
 pub mod compiled;
 mod container;
 mod digests;
+mod filetypes;
 mod hashindex;
 mod logical;
 
@@ -42,13 +43,14 @@ pub use container::Member;
 use std::path::Path;
 
 use bolwerk_sigs::{
-    note, BodySig, ContainerSig, LoadStats, LogicalSig, NameId, SignatureSet, Source,
+    note, BodySig, ContainerSig, FtmRule, LoadStats, LogicalSig, NameId, SignatureSet, Source,
 };
 
 use crate::body::{BodyMatcher, Owner, Pattern};
 use crate::compiled::{ImageError, Meta, NameTable};
 use crate::container::ContainerMatcher;
 use crate::digests::Digests;
+use crate::filetypes::FileTypeRules;
 use crate::hashindex::{HashIndex, HashIndex3};
 use crate::logical::LogicalMatcher;
 
@@ -120,6 +122,7 @@ pub struct Engine {
     bodies: BodyMatcher,
     logical: LogicalMatcher,
     containers: ContainerMatcher,
+    file_types: FileTypeRules,
     stats: LoadStats,
     known: u64,
 }
@@ -142,7 +145,13 @@ impl Engine {
             tables: [file, section, allow],
             stats: set.stats,
         };
-        Engine::assemble(parts, set.bodies, set.logical, set.container_sigs)
+        Engine::assemble(
+            parts,
+            set.bodies,
+            set.logical,
+            set.container_sigs,
+            &set.file_types,
+        )
     }
 
     /// Compile a signature set and write it to `path` as an image that
@@ -159,6 +168,7 @@ impl Engine {
             bodies: set.bodies.clone(),
             logical: set.logical.clone(),
             containers: set.container_sigs.clone(),
+            file_types: set.file_types.clone(),
             notes: notes.to_vec(),
         });
         let engine = Engine::build(set);
@@ -183,7 +193,13 @@ impl Engine {
             tables: image.tables,
             stats: meta.stats.restore(),
         };
-        let engine = Engine::assemble(parts, meta.bodies, meta.logical, meta.containers);
+        let engine = Engine::assemble(
+            parts,
+            meta.bodies,
+            meta.logical,
+            meta.containers,
+            &meta.file_types,
+        );
         Ok((engine, meta.notes))
     }
 
@@ -194,6 +210,7 @@ impl Engine {
         bodies: Vec<BodySig>,
         logical: Vec<LogicalSig>,
         containers: Vec<ContainerSig>,
+        file_types: &[FtmRule],
     ) -> Engine {
         let mut known = parts
             .sources
@@ -228,9 +245,22 @@ impl Engine {
             bodies,
             logical,
             containers,
+            file_types: FileTypeRules::build(file_types),
             stats,
             known,
         }
+    }
+
+    /// Whether the databases hold file type rules (`.ftm`).
+    pub fn has_file_type_rules(&self) -> bool {
+        !self.file_types.is_empty()
+    }
+
+    /// The type (`CL_TYPE_…`) the databases' file type rules give `data`,
+    /// whose built-in type is `current`; `text_or_binary` when that is
+    /// text or binary data (only those are retyped by patterns).
+    pub fn retype(&self, data: &[u8], current: &str, text_or_binary: bool) -> Option<&str> {
+        self.file_types.retype(data, current, text_or_binary)
     }
 
     /// The type (`CL_TYPE_…`) a detection hands its object to: the

@@ -204,14 +204,14 @@ impl Scanner {
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
-        let ft = file_type(data);
+        let (ft, text_pass) = self.type_of(data);
         let mut ctx = self.context(data, ft);
         ctx.containers.clone_from(&trail.types);
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
         let mut detections = self.engine.scan(data, &ctx, &opts);
-        if detections.is_empty() || opts.all_match {
+        if text_pass && (detections.is_empty() || opts.all_match) {
             self.scan_normalised(data, ft, &ctx, &opts, &mut detections);
         }
         if self
@@ -329,6 +329,32 @@ impl Scanner {
             budget.note(l);
         }
         flow
+    }
+
+    /// The object's type: the databases' file type rules (`.ftm`) first,
+    /// then the built-in magic; and whether a text pass may follow (not
+    /// when a rule typed the object as something bolwerk has no reader
+    /// for, or as binary data).
+    fn type_of(&self, data: &[u8]) -> (FileType, bool) {
+        let builtin = file_type(data);
+        if !self.engine.has_file_type_rules() {
+            return (builtin, true);
+        }
+        let plain = matches!(builtin, FileType::Unknown | FileType::Text);
+        let current = match builtin {
+            FileType::Unknown => {
+                text::text_kind(data).map_or("CL_TYPE_BINARY_DATA", text::TextKind::cl_type)
+            }
+            other => other.cl_type(),
+        };
+        match self.engine.retype(data, current, plain) {
+            None => (builtin, true),
+            Some(name) => match FileType::from_cl_type(name) {
+                Some(t) => (t, true),
+                None if name.starts_with("CL_TYPE_TEXT_") => (FileType::Unknown, true),
+                None => (FileType::Unknown, false),
+            },
+        }
     }
 
     /// ClamAV's second pass over text: the text signatures (target type 7)

@@ -8,7 +8,7 @@
 //! field out, sizes and positions are `n` or `min-max`, `RES1` is the
 //! member's CRC-32 in hexadecimal (zip and RAR), `RES2` is unused.
 
-use crate::hash::{split_fields, trim_cr};
+use crate::hash::{field_text, out_of_level, split_fields, trim_cr};
 use crate::names::{NameId, Names};
 use crate::{Error, LineOutcome};
 
@@ -65,20 +65,8 @@ impl ContainerParser<'_> {
                 "a container metadata signature needs 10 ':' fields",
             ));
         }
-        let text = |i: usize| -> Result<&str, Error> {
-            std::str::from_utf8(f[i]).map_err(|_| Error::malformed("line is not valid UTF-8"))
-        };
-        let level = |i: usize| -> Result<Option<u32>, Error> {
-            match text(i)? {
-                "" => Ok(None),
-                t => t
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| Error::malformed(format!("invalid functionality level '{t}'"))),
-            }
-        };
-        let (min_fl, max_fl) = (level(10)?, level(11)?);
-        if min_fl.is_some_and(|m| self.flevel < m) || max_fl.is_some_and(|m| self.flevel > m) {
+        let text = |i: usize| field_text(f[i]);
+        if out_of_level(self.flevel, f[10], f[11])? {
             return Ok((LineOutcome::OutOfLevel, None));
         }
         let name = text(0)?;

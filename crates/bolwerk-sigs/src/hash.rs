@@ -165,6 +165,26 @@ impl HashParser<'_> {
     }
 }
 
+/// A field as text.
+pub(crate) fn field_text(f: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(f).map_err(|_| Error::malformed("line is not valid UTF-8"))
+}
+
+/// Whether optional `MinFL` and `MaxFL` fields put a line out of `flevel`.
+pub(crate) fn out_of_level(flevel: u32, min: &[u8], max: &[u8]) -> Result<bool, Error> {
+    let level = |f: &[u8]| -> Result<Option<u32>, Error> {
+        match field_text(f)? {
+            "" => Ok(None),
+            t => t
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::malformed(format!("invalid functionality level '{t}'"))),
+        }
+    };
+    let (min, max) = (level(min)?, level(max)?);
+    Ok(min.is_some_and(|m| flevel < m) || max.is_some_and(|m| flevel > m))
+}
+
 /// Split on ':' into at most `out.len()` fields; `None` when there are more.
 pub(crate) fn split_fields<'t>(text: &'t [u8], out: &mut [&'t [u8]]) -> Option<usize> {
     let mut n = 0;

@@ -22,6 +22,8 @@ pub enum DbKind {
     LogicalPua,
     /// `.cdb`: container metadata signatures.
     ContainerMeta,
+    /// `.ftm`: file type magic.
+    FileTypeMagic,
     /// `.fp` `.sfp`: allow list of whole-file hashes.
     Allow,
     /// `.ign` `.ign2`: signatures to drop.
@@ -53,6 +55,7 @@ impl DbKind {
             "ldb" => DbKind::Logical,
             "ldu" => DbKind::LogicalPua,
             "cdb" => DbKind::ContainerMeta,
+            "ftm" => DbKind::FileTypeMagic,
             "fp" | "sfp" => DbKind::Allow,
             "ign" | "ign2" => DbKind::Ignore,
             "info" => DbKind::Info,
@@ -78,6 +81,7 @@ impl DbKind {
             DbKind::Logical => "ldb",
             DbKind::LogicalPua => "ldu",
             DbKind::ContainerMeta => "cdb",
+            DbKind::FileTypeMagic => "ftm",
             DbKind::Allow => "fp",
             DbKind::Ignore => "ign",
             DbKind::Info => "info",
@@ -101,8 +105,8 @@ impl DbKind {
 /// Extensions ClamAV loads that this version does not match yet.
 fn unsupported_ext(ext: &str) -> Option<&'static str> {
     const EXTS: &[&str] = &[
-        "idb", "crb", "cbc", "ftm", "pdb", "gdb", "wdb", "imp", "yar", "yara", "sdb", "zmd", "rmd",
-        "db", "cat", "ioc", "pwdb",
+        "idb", "crb", "cbc", "pdb", "gdb", "wdb", "imp", "yar", "yara", "sdb", "zmd", "rmd", "db",
+        "cat", "ioc", "pwdb",
     ];
     EXTS.iter().copied().find(|e| *e == ext)
 }

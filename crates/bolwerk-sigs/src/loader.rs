@@ -21,8 +21,8 @@ use crate::cvd::{self, ContainerKind, Header};
 use crate::hash::{HashLayout, HashParser, HashSet3};
 use crate::names::{NameId, Names};
 use crate::parse::{
-    add_stats, body_chunk, container_chunk, count_chunk, hash_chunk, logical_chunk, parse_stream,
-    Parsed,
+    add_stats, body_chunk, container_chunk, count_chunk, ftm_chunk, hash_chunk, logical_chunk,
+    parse_stream, Parsed,
 };
 use crate::{DbKind, Error, ErrorKind, IgnoreList};
 
@@ -88,6 +88,8 @@ pub mod note {
     pub const NDB_NO_LITERAL: &str = "ndb (no literal to find it by)";
     /// `.ldb` signatures whose PCRE does not compile for matching.
     pub const LDB_PCRE: &str = "ldb (PCRE does not compile)";
+    /// `.ftm` partition type rules (magic type 4).
+    pub const FTM_PARTITION: &str = "ftm (partition types)";
     /// `.cdb` name expressions too large for the matcher.
     pub const CDB_NAME_TOO_LARGE: &str = "cdb (name expression too large)";
 }
@@ -97,6 +99,7 @@ const NOTES: &[&str] = &[
     note::NDB_NO_LITERAL,
     note::LDB_PCRE,
     note::CDB_NAME_TOO_LARGE,
+    note::FTM_PARTITION,
 ];
 
 impl LoadStats {
@@ -150,6 +153,8 @@ pub struct SignatureSet {
     pub logical: Vec<crate::LogicalSig>,
     /// Container metadata signatures.
     pub container_sigs: Vec<crate::ContainerSig>,
+    /// File type rules (`.ftm`), in load order.
+    pub file_types: Vec<crate::FtmRule>,
     /// The files the signatures came from, in load order.
     pub sources: Vec<Source>,
     /// The containers opened.
@@ -371,6 +376,7 @@ fn load_unit(
                 c.name.0 += shift;
                 c
             }));
+        set.file_types.extend(p.file_types);
         add_stats(&mut set.stats, p.stats);
         loaded += p.loaded;
         diags.extend(
@@ -420,6 +426,12 @@ fn parse_kind(
             ignore,
         };
         return parse_stream(r, |c| container_chunk(c, &parser), sink);
+    }
+    if kind == DbKind::FileTypeMagic {
+        let parser = crate::FtmParser {
+            flevel: opts.flevel,
+        };
+        return parse_stream(r, |c| ftm_chunk(c, &parser), sink);
     }
     if matches!(kind, DbKind::Logical | DbKind::LogicalPua) {
         let parser = crate::logical::LogicalParser {

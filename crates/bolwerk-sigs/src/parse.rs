@@ -47,6 +47,7 @@ pub(crate) struct Parsed {
     pub(crate) bodies: Vec<crate::BodySig>,
     pub(crate) logical: Vec<crate::LogicalSig>,
     pub(crate) containers: Vec<crate::ContainerSig>,
+    pub(crate) file_types: Vec<crate::FtmRule>,
     pub(crate) loaded: u64,
     pub(crate) lines: u64,
     pub(crate) stats: LoadStats,
@@ -150,6 +151,18 @@ pub(crate) fn container_chunk(chunk: &[u8], parser: &crate::cdb::ContainerParser
         |line, names| parser.parse_line(line, names),
         |p, sig| p.containers.push(sig),
     )
+}
+
+/// Parse file type magic lines of one chunk (rules, not signatures: they
+/// are not counted as loaded signatures).
+pub(crate) fn ftm_chunk(chunk: &[u8], parser: &crate::FtmParser) -> Parsed {
+    let mut p = record_chunk(
+        chunk,
+        |line, names| parser.parse_line(line, names),
+        |p, rule| p.file_types.push(rule),
+    );
+    p.loaded = 0;
+    p
 }
 
 /// Parse the lines of one chunk with a parser that yields one record per

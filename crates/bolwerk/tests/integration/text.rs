@@ -167,3 +167,56 @@ fn text_over_max_scriptnormalize_is_not_normalised_as_in_clamscan() {
     );
     assert!(!lines.iter().any(|l| l.contains("Text.")), "{lines:#?}");
 }
+
+/// File type rules (`.ftm`) from the database type objects first: bytes at
+/// an offset (type 0) and patterns in the first KiB of text or binary data
+/// (type 1). Retyped as mail, a file is read as mail and mail signatures
+/// (target 4) match; as graphics or binary data, no text pass runs.
+#[test]
+fn file_type_rules_type_objects_as_clamscan_does() {
+    let d = Dir::new();
+    d.write(
+        "db/t.ftm",
+        format!(
+            "0:0:{}:HE-MAIL:CL_TYPE_ANY:CL_TYPE_MAIL\n\
+             1:*:{}:ZZ-MAIL:CL_TYPE_ANY:CL_TYPE_MAIL\n\
+             0:0:ffd8ff:JPEG:CL_TYPE_ANY:CL_TYPE_GRAPHICS\n\
+             1:*:{}:BIN:CL_TYPE_ANY:CL_TYPE_BINARY_DATA\n\
+             4:1024:482b0004:HFS+:CL_TYPE_PART_ANY:CL_TYPE_PART_HFSPLUS\n",
+            hex(b"he"),
+            hex(b"zzzzz"),
+            hex(b"notex"),
+        ),
+    );
+    d.write(
+        "db/t.ndb",
+        format!(
+            "Mail.Body:4:*:{0}\nAny.Body:0:*:{0}\nText.Hello:7:*:{1}\n",
+            hex(b"BODYTEXT"),
+            hex(b"hello world")
+        ),
+    );
+    d.write(
+        "corpus/direct.txt",
+        "hello: x\nSubject: y\n\nBODYTEXT here\n",
+    );
+    d.write(
+        "corpus/pattern.txt",
+        "abc\nzzzzz\nSubject: y\n\nBODYTEXT here\n",
+    );
+    d.write("corpus/neither.txt", "qqq\nSubject: y\n\nBODYTEXT here\n");
+    d.write("corpus/picture.jpg", b"\xff\xd8\xffHELLO WORLD\n");
+    d.write("corpus/binary.txt", "HELLO WORLD notex\n");
+    d.write("corpus/plain.txt", "HELLO WORLD\n");
+    let lines = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    for want in [
+        "corpus/direct.txt: Mail.Body.UNOFFICIAL FOUND",
+        "corpus/pattern.txt: Mail.Body.UNOFFICIAL FOUND",
+        "corpus/neither.txt: Any.Body.UNOFFICIAL FOUND",
+        "corpus/plain.txt: Text.Hello.UNOFFICIAL FOUND",
+        "corpus/picture.jpg: OK",
+        "corpus/binary.txt: OK",
+    ] {
+        assert!(lines.contains(want), "{want} missing: {lines:#?}");
+    }
+}
