@@ -46,6 +46,8 @@ pub enum FileType {
     Szdd,
     /// TNEF (`winmail.dat`).
     Tnef,
+    /// Symbian installation file (SIS, before Symbian 9).
+    Sis,
     /// HTML.
     Html,
     /// Rich Text Format.
@@ -81,6 +83,7 @@ impl FileType {
             FileType::BinHex => "CL_TYPE_BINHEX",
             FileType::Szdd => "CL_TYPE_MSSZDD",
             FileType::Tnef => "CL_TYPE_TNEF",
+            FileType::Sis => "CL_TYPE_SIS",
             FileType::Html => "CL_TYPE_HTML",
             FileType::Rtf => "CL_TYPE_RTF",
             FileType::Text => "CL_TYPE_TEXT_ASCII",
@@ -105,6 +108,7 @@ impl FileType {
                 | FileType::BinHex
                 | FileType::Szdd
                 | FileType::Tnef
+                | FileType::Sis
                 | FileType::Html
                 | FileType::Rtf
                 | FileType::Pdf
@@ -141,11 +145,14 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"\x71\xc7", FileType::Cpio(CpioKind::BinBe)),
 ];
 
-/// The type of `data`, from its first bytes (and, for tar, the magic at
-/// offset 257).
+/// The type of `data`, from its first bytes (and, for SIS, the UID at
+/// offset 8; for tar, the magic at offset 257).
 pub fn file_type(data: &[u8]) -> FileType {
     if let Some((_, t)) = MAGICS.iter().find(|(magic, _)| data.starts_with(magic)) {
         return *t;
+    }
+    if data.get(8..12) == Some(crate::formats::SIS_UID3.as_slice()) {
+        return FileType::Sis;
     }
     if data.get(257..262) == Some(b"ustar") {
         return FileType::Tar;

@@ -18,6 +18,8 @@ mod filetype;
 mod formats;
 mod limits;
 pub mod pe;
+#[cfg(test)]
+mod testfiles;
 
 pub use budget::{Budget, Limit};
 pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};

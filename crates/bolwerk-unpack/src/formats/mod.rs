@@ -15,10 +15,12 @@ pub(crate) mod ole2;
 mod pdf;
 mod rtf;
 mod sevenz;
+mod sis;
 mod szdd;
 mod tnef;
 
 pub use cpio::CpioKind;
+pub(crate) use sis::UID3 as SIS_UID3;
 mod tar;
 mod zip;
 
@@ -43,6 +45,7 @@ pub(crate) fn dispatch(
         FileType::BinHex => binhex::read(data, budget, visit),
         FileType::Szdd => szdd::read(data, budget, visit),
         FileType::Tnef => tnef::read(data, budget, visit),
+        FileType::Sis => sis::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),

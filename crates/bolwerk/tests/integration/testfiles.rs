@@ -53,7 +53,7 @@ testfile! {
     arj => "clam.arj", ignore = "ARJ is not read yet";
     chm => "clam.chm", ignore = "CHM is not read yet";
     szdd => "clam.exe.szdd";
-    sis => "clam.sis", ignore = "Symbian SIS is not read yet";
+    sis => "clam.sis";
     ole2_package => "clam.ole.doc";
     powerpoint_embedded_object => "clam.ppt";
     rtf_embedded_object => "clam.exe.rtf";
