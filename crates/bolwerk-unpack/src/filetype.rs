@@ -34,6 +34,8 @@ pub enum FileType {
     Rar,
     /// Microsoft cabinet.
     Cab,
+    /// ARJ archive.
+    Arj,
     /// POSIX tar.
     Tar,
     /// cpio, in one of its header forms.
@@ -75,6 +77,7 @@ impl FileType {
             FileType::SevenZip => "CL_TYPE_7Z",
             FileType::Rar => "CL_TYPE_RAR",
             FileType::Cab => "CL_TYPE_MSCAB",
+            FileType::Arj => "CL_TYPE_ARJ",
             FileType::Tar => "CL_TYPE_POSIX_TAR",
             FileType::Cpio(CpioKind::BinLe | CpioKind::BinBe) => "CL_TYPE_CPIO_OLD",
             FileType::Cpio(CpioKind::Odc) => "CL_TYPE_CPIO_ODC",
@@ -103,6 +106,7 @@ impl FileType {
                 | FileType::Cpio(_)
                 | FileType::SevenZip
                 | FileType::Cab
+                | FileType::Arj
                 | FileType::Ole2
                 | FileType::Mail
                 | FileType::BinHex
@@ -135,6 +139,7 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"7z\xbc\xaf\x27\x1c", FileType::SevenZip),
     (b"Rar!\x1a\x07", FileType::Rar),
     (b"MSCF\0\0\0\0", FileType::Cab),
+    (b"\x60\xea", FileType::Arj),
     (b"SZDD\x88\xf0\x27\x33", FileType::Szdd),
     (b"\x78\x9f\x3e\x22", FileType::Tnef),
     (b"{\\rtf", FileType::Rtf),

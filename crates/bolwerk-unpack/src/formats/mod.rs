@@ -5,6 +5,7 @@ use crate::budget::Budget;
 use crate::container::{UnpackError, Visit};
 use crate::FileType;
 
+mod arj;
 mod binhex;
 mod cab;
 mod compressed;
@@ -40,6 +41,7 @@ pub(crate) fn dispatch(
         FileType::Zip => zip::read(data, budget, visit),
         FileType::SevenZip => sevenz::read(data, budget, visit),
         FileType::Cab => cab::read(data, budget, visit),
+        FileType::Arj => arj::read(data, budget, visit),
         FileType::Ole2 => ole2::read(data, budget, visit),
         FileType::Mail => mail::read(data, budget, visit),
         FileType::BinHex => binhex::read(data, budget, visit),

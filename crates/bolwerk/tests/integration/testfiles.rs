@@ -50,7 +50,7 @@ testfile! {
     cpio_bin_be => "clam.bin-be.cpio";
     cpio_odc => "clam.odc.cpio";
     cpio_newc => "clam.newc.cpio";
-    arj => "clam.arj", ignore = "ARJ is not read yet";
+    arj => "clam.arj";
     chm => "clam.chm", ignore = "CHM is not read yet";
     szdd => "clam.exe.szdd";
     sis => "clam.sis";
