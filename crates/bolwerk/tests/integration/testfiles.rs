@@ -40,7 +40,7 @@ testfile! {
     zip_deflate => "clam.zip";
     zip_bzip2 => "clam.bz2.zip";
     zip_deflate64 => "clam.d64.zip";
-    zip_implode => "clam.impl.zip", ignore = "zip's implode method is not read yet";
+    zip_implode => "clam.impl.zip";
     gzip_tar => "clam.tar.gz";
     gzip_tar_nested_eight_deep => "clam_cache_emax.tgz";
     bzip2 => "clam.exe.bz2";
