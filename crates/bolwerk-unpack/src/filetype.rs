@@ -36,6 +36,8 @@ pub enum FileType {
     Cab,
     /// ARJ archive.
     Arj,
+    /// Compiled HTML Help (CHM).
+    Chm,
     /// POSIX tar.
     Tar,
     /// cpio, in one of its header forms.
@@ -78,6 +80,7 @@ impl FileType {
             FileType::Rar => "CL_TYPE_RAR",
             FileType::Cab => "CL_TYPE_MSCAB",
             FileType::Arj => "CL_TYPE_ARJ",
+            FileType::Chm => "CL_TYPE_MSCHM",
             FileType::Tar => "CL_TYPE_POSIX_TAR",
             FileType::Cpio(CpioKind::BinLe | CpioKind::BinBe) => "CL_TYPE_CPIO_OLD",
             FileType::Cpio(CpioKind::Odc) => "CL_TYPE_CPIO_ODC",
@@ -107,6 +110,7 @@ impl FileType {
                 | FileType::SevenZip
                 | FileType::Cab
                 | FileType::Arj
+                | FileType::Chm
                 | FileType::Ole2
                 | FileType::Mail
                 | FileType::BinHex
@@ -140,6 +144,7 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"Rar!\x1a\x07", FileType::Rar),
     (b"MSCF\0\0\0\0", FileType::Cab),
     (b"\x60\xea", FileType::Arj),
+    (b"ITSF", FileType::Chm),
     (b"SZDD\x88\xf0\x27\x33", FileType::Szdd),
     (b"\x78\x9f\x3e\x22", FileType::Tnef),
     (b"{\\rtf", FileType::Rtf),

@@ -8,6 +8,7 @@ use crate::FileType;
 mod arj;
 mod binhex;
 mod cab;
+mod chm;
 mod compressed;
 mod cpio;
 mod html;
@@ -42,6 +43,7 @@ pub(crate) fn dispatch(
         FileType::SevenZip => sevenz::read(data, budget, visit),
         FileType::Cab => cab::read(data, budget, visit),
         FileType::Arj => arj::read(data, budget, visit),
+        FileType::Chm => chm::read(data, budget, visit),
         FileType::Ole2 => ole2::read(data, budget, visit),
         FileType::Mail => mail::read(data, budget, visit),
         FileType::BinHex => binhex::read(data, budget, visit),

@@ -51,7 +51,7 @@ testfile! {
     cpio_odc => "clam.odc.cpio";
     cpio_newc => "clam.newc.cpio";
     arj => "clam.arj";
-    chm => "clam.chm", ignore = "CHM is not read yet";
+    chm => "clam.chm";
     szdd => "clam.exe.szdd";
     sis => "clam.sis";
     ole2_package => "clam.ole.doc";
