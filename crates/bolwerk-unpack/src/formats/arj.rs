@@ -83,7 +83,7 @@ fn member(
     if h.file_type == DIRECTORY || h.file_type == VOLUME_LABEL {
         return Ok(crate::Flow::Continue(()));
     }
-    let mut meta = Meta {
+    let meta = Meta {
         packed_size: Some(u64::from(h.packed)),
         stated_size: Some(u64::from(h.original)),
         encrypted: h.flags & GARBLED != 0,
@@ -106,7 +106,6 @@ fn member(
         _ => None,
     };
     let out = out.ok_or_else(|| malformed(format!("ARJ member {:?} does not decode", h.name)))?;
-    meta.stated_size = Some(u64::from(h.original));
     Ok(emit_with(name, out, meta, budget, visit))
 }
 

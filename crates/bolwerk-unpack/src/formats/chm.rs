@@ -17,9 +17,12 @@
 //!
 //! Like ClamAV (libmspack) this hands on every entry but directories (names
 //! ending in `/`) and the internal `::DataSpace` files. Limits: the index
-//! chunks (`PMGI`) are not needed and skipped; E8 translation restarts its
-//! position count at each reset (LZX's own files turn it off in practice);
-//! windows above 2 MiB, the most LZX in CHM allows, are refused.
+//! chunks (`PMGI`) are not needed and skipped; `lzxd` counts the position
+//! E8 translation uses from the last reset, not checked against a file
+//! that uses E8 translation past its first reset interval (clam.chm has a
+//! single frame); windows above 2 MiB, the most LZX in CHM allows, are
+//! refused. Section 1 is decoded into memory as far as the files in it
+//! reach, at most the budget's `MaxScanSize`.
 
 use lzxd::{Lzxd, WindowSize};
 
