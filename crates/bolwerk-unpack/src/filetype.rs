@@ -34,6 +34,10 @@ pub enum FileType {
     Rar,
     /// Microsoft cabinet.
     Cab,
+    /// ARJ archive.
+    Arj,
+    /// Compiled HTML Help (CHM).
+    Chm,
     /// POSIX tar.
     Tar,
     /// cpio, in one of its header forms.
@@ -46,6 +50,8 @@ pub enum FileType {
     Szdd,
     /// TNEF (`winmail.dat`).
     Tnef,
+    /// Symbian installation file (SIS, before Symbian 9).
+    Sis,
     /// HTML.
     Html,
     /// Rich Text Format.
@@ -73,6 +79,8 @@ impl FileType {
             FileType::SevenZip => "CL_TYPE_7Z",
             FileType::Rar => "CL_TYPE_RAR",
             FileType::Cab => "CL_TYPE_MSCAB",
+            FileType::Arj => "CL_TYPE_ARJ",
+            FileType::Chm => "CL_TYPE_MSCHM",
             FileType::Tar => "CL_TYPE_POSIX_TAR",
             FileType::Cpio(CpioKind::BinLe | CpioKind::BinBe) => "CL_TYPE_CPIO_OLD",
             FileType::Cpio(CpioKind::Odc) => "CL_TYPE_CPIO_ODC",
@@ -81,6 +89,7 @@ impl FileType {
             FileType::BinHex => "CL_TYPE_BINHEX",
             FileType::Szdd => "CL_TYPE_MSSZDD",
             FileType::Tnef => "CL_TYPE_TNEF",
+            FileType::Sis => "CL_TYPE_SIS",
             FileType::Html => "CL_TYPE_HTML",
             FileType::Rtf => "CL_TYPE_RTF",
             FileType::Text => "CL_TYPE_TEXT_ASCII",
@@ -130,11 +139,14 @@ impl FileType {
                 | FileType::Cpio(_)
                 | FileType::SevenZip
                 | FileType::Cab
+                | FileType::Arj
+                | FileType::Chm
                 | FileType::Ole2
                 | FileType::Mail
                 | FileType::BinHex
                 | FileType::Szdd
                 | FileType::Tnef
+                | FileType::Sis
                 | FileType::Html
                 | FileType::Rtf
                 | FileType::Pdf
@@ -161,6 +173,8 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"7z\xbc\xaf\x27\x1c", FileType::SevenZip),
     (b"Rar!\x1a\x07", FileType::Rar),
     (b"MSCF\0\0\0\0", FileType::Cab),
+    (b"\x60\xea", FileType::Arj),
+    (b"ITSF", FileType::Chm),
     (b"SZDD\x88\xf0\x27\x33", FileType::Szdd),
     (b"\x78\x9f\x3e\x22", FileType::Tnef),
     (b"{\\rtf", FileType::Rtf),
@@ -171,11 +185,14 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"\x71\xc7", FileType::Cpio(CpioKind::BinBe)),
 ];
 
-/// The type of `data`, from its first bytes (and, for tar, the magic at
-/// offset 257).
+/// The type of `data`, from its first bytes (and, for SIS, the UID at
+/// offset 8; for tar, the magic at offset 257).
 pub fn file_type(data: &[u8]) -> FileType {
     if let Some((_, t)) = MAGICS.iter().find(|(magic, _)| data.starts_with(magic)) {
         return *t;
+    }
+    if data.get(8..12) == Some(crate::formats::SIS_UID3.as_slice()) {
+        return FileType::Sis;
     }
     if data.get(257..262) == Some(b"ustar") {
         return FileType::Tar;

@@ -20,6 +20,8 @@ mod formats;
 mod limits;
 pub mod pe;
 pub mod text;
+#[cfg(test)]
+mod testfiles;
 
 pub use budget::{Budget, Limit};
 pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};

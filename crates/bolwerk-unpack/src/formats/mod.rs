@@ -5,8 +5,10 @@ use crate::budget::Budget;
 use crate::container::{UnpackError, Visit};
 use crate::FileType;
 
+mod arj;
 mod binhex;
 mod cab;
+mod chm;
 mod compressed;
 mod cpio;
 mod html;
@@ -15,10 +17,12 @@ pub(crate) mod ole2;
 mod pdf;
 mod rtf;
 mod sevenz;
+mod sis;
 mod szdd;
 mod tnef;
 
 pub use cpio::CpioKind;
+pub(crate) use sis::UID3 as SIS_UID3;
 mod tar;
 mod zip;
 
@@ -38,11 +42,14 @@ pub(crate) fn dispatch(
         FileType::Zip => zip::read(data, budget, visit),
         FileType::SevenZip => sevenz::read(data, budget, visit),
         FileType::Cab => cab::read(data, budget, visit),
+        FileType::Arj => arj::read(data, budget, visit),
+        FileType::Chm => chm::read(data, budget, visit),
         FileType::Ole2 => ole2::read(data, budget, visit),
         FileType::Mail => mail::read(data, budget, visit),
         FileType::BinHex => binhex::read(data, budget, visit),
         FileType::Szdd => szdd::read(data, budget, visit),
         FileType::Tnef => tnef::read(data, budget, visit),
+        FileType::Sis => sis::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),

@@ -1,7 +1,8 @@
 //! Zip archives: stored, deflate, deflate64, bzip2, LZMA and xz members,
-//! read with the `zip` crate. When the central directory is unreadable the
-//! local headers are walked from the start, as ClamAV does with damaged
-//! archives. Encrypted members are not decrypted: they are handed on with
+//! and the legacy methods of PKZIP 1 (shrink, reduce, implode: the `zip`
+//! crate's `legacy-zip` feature), read with the `zip` crate. When the
+//! central directory is unreadable the local headers are walked from the
+//! start, as ClamAV does with damaged archives. Encrypted members are not decrypted: they are handed on with
 //! their metadata only (name, sizes, CRC), which container metadata
 //! signatures match on.
 
@@ -90,5 +91,29 @@ fn meta_of<R: std::io::Read>(file: &zip::read::ZipFile<'_, R>) -> Meta {
         stated_size: Some(file.size()),
         encrypted: file.encrypted(),
         crc32: Some(file.crc32()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testfiles::{damaged_variants, holds_clam_exe, testfile};
+    use crate::FileType;
+
+    /// `clam.impl.zip` holds `CLAM.EXE` imploded (method 6; flags 0: a
+    /// 4 KiB window and two trees, literals uncoded).
+    #[test]
+    fn imploded_member() {
+        let data = testfile("clam.impl.zip");
+        let (found, result) = holds_clam_exe(&data, FileType::Zip);
+        assert!(found);
+        assert_eq!(result, Ok(()));
+    }
+
+    #[test]
+    fn damaged_imploded_member_does_not_panic() {
+        let data = testfile("clam.impl.zip");
+        // Cut inside the member's data: neither directory nor member whole.
+        assert!(!holds_clam_exe(&data[..200], FileType::Zip).0);
+        assert!(damaged_variants(&data, FileType::Zip) > 0);
     }
 }

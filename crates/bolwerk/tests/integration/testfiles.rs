@@ -40,7 +40,7 @@ testfile! {
     zip_deflate => "clam.zip";
     zip_bzip2 => "clam.bz2.zip";
     zip_deflate64 => "clam.d64.zip";
-    zip_implode => "clam.impl.zip", ignore = "zip's implode method is not read yet";
+    zip_implode => "clam.impl.zip";
     gzip_tar => "clam.tar.gz";
     gzip_tar_nested_eight_deep => "clam_cache_emax.tgz";
     bzip2 => "clam.exe.bz2";
@@ -50,10 +50,10 @@ testfile! {
     cpio_bin_be => "clam.bin-be.cpio";
     cpio_odc => "clam.odc.cpio";
     cpio_newc => "clam.newc.cpio";
-    arj => "clam.arj", ignore = "ARJ is not read yet";
-    chm => "clam.chm", ignore = "CHM is not read yet";
+    arj => "clam.arj";
+    chm => "clam.chm";
     szdd => "clam.exe.szdd";
-    sis => "clam.sis", ignore = "Symbian SIS is not read yet";
+    sis => "clam.sis";
     ole2_package => "clam.ole.doc";
     powerpoint_embedded_object => "clam.ppt";
     rtf_embedded_object => "clam.exe.rtf";
