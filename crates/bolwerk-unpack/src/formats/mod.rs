@@ -13,6 +13,7 @@ mod html;
 mod mail;
 pub(crate) mod ole2;
 mod pdf;
+mod pe;
 mod rtf;
 mod sevenz;
 mod szdd;
@@ -45,6 +46,7 @@ pub(crate) fn dispatch(
         FileType::Tnef => tnef::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
+        FileType::MsExe => pe::read(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),
         FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
         _ => Ok(()),

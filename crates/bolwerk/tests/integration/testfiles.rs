@@ -64,9 +64,9 @@ testfile! {
     mbox_uuencode => "clam.exe.mbox.uu";
     binhex => "clam.exe.binhex";
     tnef => "clam.tnef";
-    upx => "clam-upx.exe", ignore = "UPX is not unpacked yet";
+    upx => "clam-upx.exe";
     aspack => "clam-aspack.exe", ignore = "ASPack is not unpacked yet";
-    fsg => "clam-fsg.exe", ignore = "FSG is not unpacked yet";
+    fsg => "clam-fsg.exe";
     mew => "clam-mew.exe", ignore = "MEW is not unpacked yet";
     nsis => "clam-nsis.exe", ignore = "NSIS installers are not read yet";
     pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
