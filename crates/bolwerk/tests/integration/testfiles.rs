@@ -67,7 +67,7 @@ testfile! {
     upx => "clam-upx.exe";
     aspack => "clam-aspack.exe", ignore = "ASPack is not unpacked yet";
     fsg => "clam-fsg.exe";
-    mew => "clam-mew.exe", ignore = "MEW is not unpacked yet";
+    mew => "clam-mew.exe";
     nsis => "clam-nsis.exe", ignore = "NSIS installers are not read yet";
     pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
     petite => "clam-petite.exe", ignore = "Petite is not unpacked yet";

@@ -9,8 +9,10 @@
 use crate::budget::Budget;
 use crate::container::{emit, UnpackError, Visit};
 
+mod aplib;
 mod embedded;
 mod headers;
+mod mew;
 mod nrv;
 mod upx;
 
@@ -20,7 +22,7 @@ use headers::Headers;
 /// image of at most the given size, or `None` when the file is not its.
 type Unpacker = fn(&[u8], &Headers, u64) -> Option<(&'static str, Vec<u8>)>;
 
-const UNPACKERS: &[Unpacker] = &[upx::unpack];
+const UNPACKERS: &[Unpacker] = &[upx::unpack, mew::unpack];
 
 /// Visit what a PE file holds: its unpacked image when a packer is
 /// recognised, then embedded PE files and zip members.

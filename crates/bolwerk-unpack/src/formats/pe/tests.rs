@@ -66,6 +66,12 @@ fn upx_nrv2b() {
 }
 
 #[test]
+fn mew_blocks_then_zip_member() {
+    let objects = finds_clam_exe("clam-mew.exe");
+    assert_eq!(objects[0].0, "/(MEW)");
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -74,7 +80,7 @@ fn plain_pe_has_no_children() {
 /// over the allowance.
 #[test]
 fn damaged_packed_files() {
-    for name in ["clam-upx.exe", "clam-fsg.exe"] {
+    for name in ["clam-upx.exe", "clam-fsg.exe", "clam-mew.exe"] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
             let _ = walk(&data[..len]);
