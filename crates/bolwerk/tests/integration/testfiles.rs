@@ -73,7 +73,7 @@ testfile! {
     petite => "clam-petite.exe", ignore = "Petite is not unpacked yet";
     upack => "clam-upack.exe", ignore = "Upack is not unpacked yet";
     wwpack => "clam-wwpack.exe", ignore = "WWPack is not unpacked yet";
-    yc => "clam-yc.exe", ignore = "yC is not unpacked yet";
+    yc => "clam-yc.exe";
     autoit_ea05 => "clam.ea05.exe", ignore = "AutoIt scripts are not read yet";
     autoit_ea06 => "clam.ea06.exe", ignore = "AutoIt scripts are not read yet";
     installshield_cab_external => "clam_IScab_ext.exe", ignore = "InstallShield is not read yet";

@@ -20,14 +20,6 @@ pub(crate) struct Sect {
     pub raw: u32,
 }
 
-impl Sect {
-    /// Whether `rva` lies in the section's virtual extent.
-    pub fn holds(&self, rva: u32) -> bool {
-        rva >= self.rva
-            && u64::from(rva) < u64::from(self.rva) + u64::from(self.vsize.max(self.rsize))
-    }
-}
-
 /// A 32-bit PE file's headers.
 #[derive(Clone, Debug)]
 pub(crate) struct Headers {

@@ -15,6 +15,7 @@ mod headers;
 mod mew;
 mod nrv;
 mod upx;
+mod yc;
 
 use headers::Headers;
 
@@ -22,7 +23,8 @@ use headers::Headers;
 /// image of at most the given size, or `None` when the file is not its.
 type Unpacker = fn(&[u8], &Headers, u64) -> Option<(&'static str, Vec<u8>)>;
 
-const UNPACKERS: &[Unpacker] = &[upx::unpack, mew::unpack];
+/// In order: packers told by their code first, UPX's layout guessed last.
+const UNPACKERS: &[Unpacker] = &[upx::unpack, mew::unpack, yc::unpack, upx::unpack_guessed];
 
 /// Visit what a PE file holds: its unpacked image when a packer is
 /// recognised, then embedded PE files and zip members.

@@ -72,6 +72,13 @@ fn mew_blocks_then_zip_member() {
 }
 
 #[test]
+fn yc_decrypts_to_upx() {
+    let objects = finds_clam_exe("clam-yc.exe");
+    assert_eq!(objects[0].0, "/(yC)");
+    assert_eq!(objects[1].0, "/(yC)/(UPX NRV2B)");
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -80,7 +87,12 @@ fn plain_pe_has_no_children() {
 /// over the allowance.
 #[test]
 fn damaged_packed_files() {
-    for name in ["clam-upx.exe", "clam-fsg.exe", "clam-mew.exe"] {
+    for name in [
+        "clam-upx.exe",
+        "clam-fsg.exe",
+        "clam-mew.exe",
+        "clam-yc.exe",
+    ] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
             let _ = walk(&data[..len]);

@@ -4,10 +4,11 @@
 //!
 //! The stub starts `pusha; mov esi, SRC; lea edi, [esi + DELTA]`
 //! (`60 BE imm32 8D BE imm32`): SRC is the compressed data's virtual
-//! address, SRC + DELTA where it is unpacked. Without that stub, a file
-//! whose first section is empty and whose entry point lies in the second
-//! is tried as the same layout (the second section's data unpacked to the
-//! first's address), as ClamAV does. The three coders are tried in turn
+//! address, SRC + DELTA where it is unpacked. Without that stub (as when
+//! another protector wraps UPX), a file whose first section is empty and
+//! whose second has data is tried as the same layout (the second section's
+//! data unpacked to the first's address), as ClamAV does, after the other
+//! unpackers. The three coders are tried in turn
 //! (their bit streams do not tell them apart); the first that reaches its
 //! end marker wins. The output is bounded by `SizeOfImage` and the budget.
 //! The stream holds the original sections' contents followed by UPX's copy
@@ -27,8 +28,8 @@ struct Layout {
     dest: u32,
 }
 
-/// Whether `h` looks like a UPX-packed file; where its data is.
-fn layout(data: &[u8], h: &Headers) -> Option<Layout> {
+/// Where UPX's stub at the entry point says its data is.
+fn stub_layout(data: &[u8], h: &Headers) -> Option<Layout> {
     let ep = h.offset_of(h.entry)?;
     let stub = data.get(ep..ep.checked_add(12)?)?;
     if stub[0] == 0x60 && stub[1] == 0xbe && stub[6] == 0x8d && stub[7] == 0xbe {
@@ -41,20 +42,40 @@ fn layout(data: &[u8], h: &Headers) -> Option<Layout> {
             dest,
         });
     }
+    None
+}
+
+/// UPX's section layout without its stub: an empty first section, and
+/// raw data in the second to unpack into it.
+fn guessed_layout(h: &Headers) -> Option<Layout> {
     let [first, second, ..] = h.sections.as_slice() else {
         return None;
     };
     let empty_first = first.rsize == 0 && first.vsize != 0;
-    (empty_first && second.holds(h.entry) && second.rsize != 0).then_some(Layout {
+    (empty_first && second.rsize != 0).then_some(Layout {
         src: second.raw as usize,
         dest: first.rva,
     })
 }
 
-/// Unpack a UPX-packed file into a rebuilt image of at most `limit`
-/// bytes; `None` when it is not one or no coder decodes it.
+/// Unpack a file with UPX's stub at its entry point into a rebuilt image
+/// of at most `limit` bytes; `None` when it is not one or no coder decodes
+/// it.
 pub(crate) fn unpack(data: &[u8], h: &Headers, limit: u64) -> Option<(&'static str, Vec<u8>)> {
-    let l = layout(data, h)?;
+    unpack_at(data, h, stub_layout(data, h)?, limit)
+}
+
+/// Unpack a file laid out as UPX lays out files, whatever its entry point
+/// (another packer's wrapper may hide UPX's stub).
+pub(crate) fn unpack_guessed(
+    data: &[u8],
+    h: &Headers,
+    limit: u64,
+) -> Option<(&'static str, Vec<u8>)> {
+    unpack_at(data, h, guessed_layout(h)?, limit)
+}
+
+fn unpack_at(data: &[u8], h: &Headers, l: Layout, limit: u64) -> Option<(&'static str, Vec<u8>)> {
     let input = data.get(l.src..)?;
     let room = u64::from(h.size_of_image.checked_sub(l.dest)?)
         .min(limit.saturating_sub(u64::from(l.dest)));
