@@ -15,6 +15,7 @@ mod html;
 mod mail;
 pub(crate) mod ole2;
 mod pdf;
+mod pe;
 mod rtf;
 mod sevenz;
 mod sis;
@@ -52,6 +53,7 @@ pub(crate) fn dispatch(
         FileType::Sis => sis::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
+        FileType::MsExe => pe::read(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),
         FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
         _ => Ok(()),

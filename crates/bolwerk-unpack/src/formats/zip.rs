@@ -68,6 +68,24 @@ fn local_headers(
     Ok(())
 }
 
+/// Read the member whose local header starts at the cursor, if it is one
+/// (a self-extracting archive's members, found by their magic).
+pub(crate) fn member_at(
+    cursor: &mut Cursor<&[u8]>,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<crate::Flow, UnpackError> {
+    match zip::read::read_zipfile_from_stream(cursor) {
+        // A damaged member (or bytes that only look like a header) ends
+        // that member, not the search.
+        Ok(Some(file)) => match member(file, budget, visit) {
+            Err(UnpackError::Malformed(_)) => Ok(crate::Flow::Continue(())),
+            other => other,
+        },
+        _ => Ok(crate::Flow::Continue(())),
+    }
+}
+
 /// Read one member (directories have no content) and hand it on.
 fn member<R: std::io::Read>(
     file: zip::read::ZipFile<'_, R>,

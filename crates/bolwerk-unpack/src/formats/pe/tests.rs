@@ -1,0 +1,121 @@
+//! The packers of Debian's clamav-testfiles: each hides ClamAV's test
+//! program `clam.exe`, which must come out byte for byte.
+
+use md5::{Digest, Md5};
+
+use crate::{file_type, unpack, Budget, Limits, UnpackError};
+
+const TESTFILES: &str = "/usr/share/clamav-testfiles";
+const CLAM_EXE_MD5: &str = "aa15bcf478d165efd2065190eb473bcb";
+
+fn testfile(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(TESTFILES).join(name);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (apt-get install clamav-testfiles)", path.display()))
+}
+
+/// Unpack `data` and everything inside it, depth first as the scanner
+/// does, returning each object's name path and MD5.
+fn walk(data: &[u8]) -> Vec<(String, String)> {
+    fn go(
+        data: &[u8],
+        path: &str,
+        depth: u32,
+        budget: &mut Budget,
+        out: &mut Vec<(String, String)>,
+    ) {
+        if depth > 8 {
+            return;
+        }
+        let _ = unpack(data, file_type(data), budget, &mut |child, budget| {
+            let name = format!("{path}/{}", child.name.as_deref().unwrap_or("?"));
+            out.push((name.clone(), hex(&Md5::digest(&child.data))));
+            go(&child.data, &name, depth + 1, budget, out);
+            std::ops::ControlFlow::Continue(())
+        });
+    }
+    let mut budget = Budget::new(&Limits::default());
+    let mut out = Vec::new();
+    go(data, "", 0, &mut budget, &mut out);
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn finds_clam_exe(name: &str) -> Vec<(String, String)> {
+    let objects = walk(&testfile(name));
+    assert!(
+        objects.iter().any(|(_, md5)| md5 == CLAM_EXE_MD5),
+        "{name}: clam.exe not found in {objects:#?}"
+    );
+    objects
+}
+
+#[test]
+fn fsg_holds_clam_exe_as_embedded_pe() {
+    let objects = finds_clam_exe("clam-fsg.exe");
+    assert_eq!(objects[0].0, "/(embedded PE at 6112)");
+}
+
+#[test]
+fn upx_nrv2b() {
+    let objects = finds_clam_exe("clam-upx.exe");
+    assert_eq!(objects[0].0, "/(UPX NRV2B)");
+}
+
+#[test]
+fn mew_blocks_then_zip_member() {
+    let objects = finds_clam_exe("clam-mew.exe");
+    assert_eq!(objects[0].0, "/(MEW)");
+}
+
+#[test]
+fn yc_decrypts_to_upx() {
+    let objects = finds_clam_exe("clam-yc.exe");
+    assert_eq!(objects[0].0, "/(yC)");
+    assert_eq!(objects[1].0, "/(yC)/(UPX NRV2B)");
+}
+
+#[test]
+fn plain_pe_has_no_children() {
+    assert!(walk(&testfile("clam.exe")).is_empty());
+}
+
+/// Every prefix and a sprinkling of damaged bytes: no panic, and nothing
+/// over the allowance.
+#[test]
+fn damaged_packed_files() {
+    for name in [
+        "clam-upx.exe",
+        "clam-fsg.exe",
+        "clam-mew.exe",
+        "clam-yc.exe",
+    ] {
+        let data = testfile(name);
+        for len in (0..data.len()).step_by(61) {
+            let _ = walk(&data[..len]);
+        }
+        for (i, at) in (0x80..data.len()).step_by(97).enumerate() {
+            let mut bad = data.clone();
+            bad[at] ^= 1 << (i % 8);
+            let _ = walk(&bad);
+        }
+    }
+}
+
+#[test]
+fn budget_bounds_unpacked_image() {
+    let data = testfile("clam-upx.exe");
+    let limits = Limits {
+        max_file_size: 4096,
+        ..Limits::default()
+    };
+    let mut budget = Budget::new(&limits);
+    let r = unpack(&data, file_type(&data), &mut budget, &mut |child, _| {
+        assert!(child.data.len() <= 4096);
+        std::ops::ControlFlow::Continue(())
+    });
+    assert!(matches!(r, Ok(()) | Err(UnpackError::Limit(_))));
+}
