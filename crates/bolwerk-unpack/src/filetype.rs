@@ -92,7 +92,8 @@ impl FileType {
     pub fn is_container(self) -> bool {
         matches!(
             self,
-            FileType::Zip
+            FileType::MsExe
+                | FileType::Zip
                 | FileType::Gzip
                 | FileType::Bzip2
                 | FileType::Xz

@@ -10,6 +10,7 @@ mod cab;
 mod compressed;
 mod cpio;
 mod html;
+mod installer;
 mod mail;
 pub(crate) mod ole2;
 mod pdf;
@@ -46,6 +47,7 @@ pub(crate) fn dispatch(
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),
+        FileType::MsExe => installer::read(data, budget, visit),
         FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
         _ => Ok(()),
     }
