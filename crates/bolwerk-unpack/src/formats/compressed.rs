@@ -45,7 +45,7 @@ pub(crate) fn xz(
 /// A reader that ends, instead of failing, where the compressed data is
 /// damaged or truncated: what was decompressed before is still scanned,
 /// as ClamAV scans it.
-struct Lenient<R>(R);
+pub(crate) struct Lenient<R>(pub(crate) R);
 
 impl<R: Read> Read for Lenient<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {

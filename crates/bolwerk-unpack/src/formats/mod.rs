@@ -12,6 +12,7 @@ mod chm;
 mod compressed;
 mod cpio;
 mod html;
+mod installer;
 mod mail;
 pub(crate) mod ole2;
 mod pdf;
@@ -53,9 +54,30 @@ pub(crate) fn dispatch(
         FileType::Sis => sis::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
-        FileType::MsExe => pe::read(data, budget, visit),
+        FileType::MsExe => executable(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),
         FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
         _ => Ok(()),
     }
+}
+
+/// An executable: the installers' payloads (NSIS, InstallShield, AutoIt),
+/// then packed images, embedded PE files and zip members; the second
+/// reader runs only when the visitor has not asked to stop.
+fn executable(
+    data: &[u8],
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<(), UnpackError> {
+    let stopped = std::cell::Cell::new(false);
+    let mut watch = |child: crate::Child, budget: &mut Budget| {
+        let flow = visit(child, budget);
+        stopped.set(stopped.get() || flow.is_break());
+        flow
+    };
+    installer::read(data, budget, &mut watch)?;
+    if stopped.get() {
+        return Ok(());
+    }
+    pe::read(data, budget, &mut watch)
 }

@@ -68,18 +68,18 @@ testfile! {
     aspack => "clam-aspack.exe", ignore = "ASPack is not unpacked yet";
     fsg => "clam-fsg.exe";
     mew => "clam-mew.exe";
-    nsis => "clam-nsis.exe", ignore = "NSIS installers are not read yet";
+    nsis => "clam-nsis.exe";
     pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
     petite => "clam-petite.exe", ignore = "Petite is not unpacked yet";
     upack => "clam-upack.exe", ignore = "Upack is not unpacked yet";
     wwpack => "clam-wwpack.exe", ignore = "WWPack is not unpacked yet";
     yc => "clam-yc.exe";
-    autoit_ea05 => "clam.ea05.exe", ignore = "AutoIt scripts are not read yet";
-    autoit_ea06 => "clam.ea06.exe", ignore = "AutoIt scripts are not read yet";
-    installshield_cab_external => "clam_IScab_ext.exe", ignore = "InstallShield is not read yet";
-    installshield_cab_internal => "clam_IScab_int.exe", ignore = "InstallShield is not read yet";
-    installshield_msi_external => "clam_ISmsi_ext.exe", ignore = "InstallShield is not read yet";
-    installshield_msi_internal => "clam_ISmsi_int.exe", ignore = "InstallShield is not read yet";
+    autoit_ea05 => "clam.ea05.exe";
+    autoit_ea06 => "clam.ea06.exe";
+    installshield_cab_external => "clam_IScab_ext.exe";
+    installshield_cab_internal => "clam_IScab_int.exe";
+    installshield_msi_external => "clam_ISmsi_ext.exe";
+    installshield_msi_internal => "clam_ISmsi_int.exe";
 }
 
 #[test]
