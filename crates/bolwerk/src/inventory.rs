@@ -29,7 +29,8 @@ enum InventoryCommand {
 
 #[derive(Args, Debug)]
 struct HostArgs {
-    /// Read an offline root (a mounted disk image) instead of this system.
+    /// Read an offline root (a mounted disk image) instead of this system;
+    /// a mounted Windows volume's registry hives are read too.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Policy file (TOML), repeatable; replaces the built-in policy.

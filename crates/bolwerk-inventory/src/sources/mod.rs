@@ -8,12 +8,15 @@
 
 mod codesign;
 mod dpkg;
+mod hive;
 mod macos;
 mod paths;
 mod procfs;
 mod rpm;
 mod rpmheader;
+mod services;
 mod systemd;
+mod uninstall;
 
 pub use codesign::team_id;
 pub use dpkg::{parse_status, DpkgPackage};
@@ -21,6 +24,8 @@ pub use macos::{read_bundle, Bundle};
 pub use procfs::{parse_modules, process_names};
 pub use rpm::RpmPackage;
 pub use rpmheader::{parse_header_blob, RpmHeader};
+pub use services::Service;
+pub use uninstall::InstalledProgram;
 
 use crate::error::Result;
 use crate::finding::Finding;
@@ -53,6 +58,8 @@ pub fn all() -> Vec<Box<dyn Source>> {
         Box::new(procfs::Modules),
         Box::new(procfs::Processes),
         Box::new(macos::Bundles),
+        Box::new(uninstall::Uninstall),
+        Box::new(services::Services),
     ]
 }
 
