@@ -6,6 +6,8 @@
 //! Linux) reports nothing; only data that is there and cannot be read is
 //! an error.
 
+mod abx;
+mod android;
 mod codesign;
 mod dpkg;
 mod hive;
@@ -18,6 +20,8 @@ mod services;
 mod systemd;
 mod uninstall;
 
+pub use abx::StartTag;
+pub use android::{parse_packages, AndroidPackage};
 pub use codesign::team_id;
 pub use dpkg::{parse_status, DpkgPackage};
 pub use macos::{read_bundle, Bundle};
@@ -60,6 +64,7 @@ pub fn all() -> Vec<Box<dyn Source>> {
         Box::new(macos::Bundles),
         Box::new(uninstall::Uninstall),
         Box::new(services::Services),
+        Box::new(android::Android),
     ]
 }
 
