@@ -330,3 +330,31 @@ fn truncated_and_corrupted_hives_never_crash() {
         }
     }
 }
+
+#[test]
+fn hive_bytes_api() {
+    let d = tempfile::tempdir().unwrap();
+    let (sw, sys) = (d.path().join("SOFTWARE"), d.path().join("SYSTEM"));
+    software_with_kaspersky(&sw);
+    system_with_kaspersky(&sys);
+    let programs =
+        bolwerk_inventory::sources::windows_programs(std::fs::read(&sw).unwrap()).unwrap();
+    let mut names: Vec<_> = programs.iter().filter_map(|p| p.name.clone()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "7-Zip 23.01 (x64)",
+            "Kaspersky Endpoint Security for Windows",
+            "Kaspersky Password Manager",
+            "Kaspersky Security Center Network Agent",
+            "Mozilla Firefox (x64 en-US)",
+            "Removal helper for Kaspersky Anti-Virus"
+        ]
+    );
+    let services =
+        bolwerk_inventory::sources::windows_services(std::fs::read(&sys).unwrap()).unwrap();
+    let names: Vec<_> = services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names.len(), 6, "ControlSet002's services only: {names:?}");
+    assert!(bolwerk_inventory::sources::windows_programs(b"regf".to_vec()).is_err());
+}

@@ -71,14 +71,22 @@ fn child_ci(dir: &Path, name: &str) -> Option<PathBuf> {
 /// hive that cannot be parsed, has no root key, or makes the parser panic
 /// is an error naming the file.
 pub fn read<T>(path: &Path, f: impl FnOnce(&mut Parser, CellKeyNode) -> T) -> Result<T> {
-    let bad = |msg: String| Error::format(format!("registry hive: {msg}")).with_path(path);
     let len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len();
     if len > MAX_HIVE {
-        return Err(bad(format!("{len} bytes, larger than the {MAX_HIVE} read")));
+        return Err(Error::format(format!(
+            "registry hive: {len} bytes, larger than the {MAX_HIVE} read"
+        ))
+        .with_path(path));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    read_bytes(bytes, f).map_err(|e| e.with_path(path))
+}
+
+/// [`read`] on a hive's bytes.
+pub fn read_bytes<T>(bytes: Vec<u8>, f: impl FnOnce(&mut Parser, CellKeyNode) -> T) -> Result<T> {
+    let bad = |msg: String| Error::format(format!("registry hive: {msg}"));
     let outcome = catch_unwind(AssertUnwindSafe(move || {
         // Deleted keys are not recovered (the builder's default).
         let mut parser = ParserBuilder::from_file(std::io::Cursor::new(bytes))

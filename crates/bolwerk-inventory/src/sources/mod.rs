@@ -68,6 +68,16 @@ pub fn all() -> Vec<Box<dyn Source>> {
     ]
 }
 
+/// The programs the Uninstall keys of a SOFTWARE hive (its bytes) list.
+pub fn windows_programs(hive: Vec<u8>) -> Result<Vec<InstalledProgram>> {
+    hive::read_bytes(hive, uninstall::read_programs)
+}
+
+/// The services of the current control set of a SYSTEM hive (its bytes).
+pub fn windows_services(hive: Vec<u8>) -> Result<Vec<Service>> {
+    hive::read_bytes(hive, services::read_services)
+}
+
 /// Read a file of the target, `None` when it does not exist.
 fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
