@@ -143,3 +143,83 @@ with tempfile.TemporaryDirectory() as d:
     c.close()
     with open(db, "rb") as f:
         write("indicator_match", "chrome-history", f.read())
+
+# Inventory: Android's package list (text, and the same as Android Binary
+# XML), and registry hives: an empty hive (base block, one bin with the root
+# key and its security descriptor, after the public REGF description) and,
+# where hivexregedit (Debian libwin-hivex-perl) is installed, one it filled.
+PACKAGES_XML = """<?xml version='1.0' encoding='utf-8' standalone='yes' ?>
+<packages>
+    <version sdkVersion="30" databaseVersion="3" />
+    <package name="com.kaspersky.security.cloud" codePath="/data/app/~~q0Ab==/com.kaspersky.security.cloud-Hh3N==" ft="18b2a4c9d28" version="4020" userId="10212">
+        <sigs count="1" schemeVersion="2"><cert index="5" /></sigs>
+    </package>
+    <package name="org.mozilla.firefox" codePath="/data/app/~~x==/org.mozilla.firefox-y==" version="2015" userId="10213" />
+</packages>
+"""
+write("inventory_packages", "packages.xml", PACKAGES_XML)
+
+def abx(tags):
+    """ABX for nested (name, [(attr, value)], children) tags, string values."""
+    out, interned = bytearray(b"ABX\0\x10"), []
+    def name(s):
+        if s in interned:
+            out.extend(struct.pack(">H", interned.index(s)))
+        else:
+            out.extend(b"\xff\xff" + struct.pack(">H", len(s)) + s.encode())
+            interned.append(s)
+    def tag(t):
+        n, attrs, children = t
+        out.append(0x32); name(n)
+        for a, v in attrs:
+            out.append(0x2F); name(a); out.extend(struct.pack(">H", len(v)) + v.encode())
+        for c in children:
+            tag(c)
+        out.append(0x33); name(n)
+    for t in tags:
+        tag(t)
+    out.append(0x11)
+    return bytes(out)
+write("inventory_packages", "packages.abx", abx([("packages", [], [
+    ("package", [("name", "com.kaspersky.security.cloud"), ("version", "4020")], []),
+    ("package", [("name", "org.mozilla.firefox"), ("version", "2015")], [])])]))
+
+def empty_hive():
+    cell = lambda d: struct.pack("<i", -((4 + len(d) + 7) & ~7)) + d + b"\0" * (((4 + len(d) + 7) & ~7) - 4 - len(d))
+    name = b"ROOT"
+    sid = struct.pack("<BB6sII", 1, 2, b"\0\0\0\0\0\x05", 32, 544)
+    sd = struct.pack("<BBHIIII", 1, 0, 0x8000, 20, 20 + len(sid), 0, 0) + sid + sid
+    nk_off, nk_len = 0x20, (4 + 76 + len(name) + 7) & ~7
+    sk_off = nk_off + nk_len
+    nk = b"nk" + struct.pack("<HQIIIIIIIIIIIIIIIHH", 0x2C, 0, 0, 0xFFFFFFFF, 0, 0, 0xFFFFFFFF,
+                            0xFFFFFFFF, 0, 0xFFFFFFFF, sk_off, 0xFFFFFFFF, 0, 0, 0, 0, 0, len(name), 0) + name
+    sk = b"sk" + struct.pack("<HIIII", 0, sk_off, sk_off, 1, len(sd)) + sd
+    cells = cell(nk) + cell(sk)
+    free = 4096 - 32 - len(cells)
+    hbin = b"hbin" + struct.pack("<IIQQI", 0, 4096, 0, 0, 0) + cells + struct.pack("<i", free) + b"\0" * (free - 4)
+    base = bytearray(4096)
+    struct.pack_into("<4sIIQIIIIIII", base, 0, b"regf", 1, 1, 0, 1, 3, 0, 1, nk_off, 4096, 1)
+    x = 0
+    for i in range(127):
+        x ^= struct.unpack_from("<I", base, i * 4)[0]
+    struct.pack_into("<I", base, 508, {0: 1, 0xFFFFFFFF: 0xFFFFFFFE}.get(x, x))
+    return bytes(base) + hbin
+write("inventory_hive", "empty", empty_hive())
+import shutil, subprocess
+if shutil.which("hivexregedit"):
+    with tempfile.TemporaryDirectory() as d:
+        hive, reg = os.path.join(d, "SOFTWARE"), os.path.join(d, "s.reg")
+        with open(hive, "wb") as f:
+            f.write(empty_hive())
+        keys = ["Microsoft", r"Microsoft\Windows", r"Microsoft\Windows\CurrentVersion",
+                r"Microsoft\Windows\CurrentVersion\Uninstall"]
+        text = "Windows Registry Editor Version 5.00\n\n" + "".join(
+            f"[HKEY_LOCAL_MACHINE\\SOFTWARE\\{k}]\n\n" for k in keys)
+        text += ("[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\KES]\n"
+                 '"DisplayName"="Kaspersky Endpoint Security for Windows"\n"DisplayVersion"="12.3.0.493"\n'
+                 '"Publisher"="AO Kaspersky Lab"\n\n')
+        with open(reg, "w") as f:
+            f.write(text)
+        subprocess.run(["hivexregedit", "--merge", hive, "--prefix", "HKEY_LOCAL_MACHINE\\SOFTWARE", reg], check=True)
+        with open(hive, "rb") as f:
+            write("inventory_hive", "software", f.read())

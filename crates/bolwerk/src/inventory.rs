@@ -29,7 +29,9 @@ enum InventoryCommand {
 
 #[derive(Args, Debug)]
 struct HostArgs {
-    /// Read an offline root (a mounted disk image) instead of this system.
+    /// Read an offline root instead of this system: a mounted disk image
+    /// (Linux, macOS, or a Windows volume, whose registry hives are read),
+    /// or an Android file system with its data partition under data/.
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Policy file (TOML), repeatable; replaces the built-in policy.

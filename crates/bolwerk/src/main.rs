@@ -47,6 +47,13 @@ enum Command {
         command: db::DbCommand,
     },
     /// Find software from vendors a policy phases out; merge fleet reports.
+    ///
+    /// Reads this system, or with --root an offline root: dpkg's status,
+    /// rpm's SQLite database, paths, systemd units, macOS app bundles, a
+    /// Windows volume's registry hives (SOFTWARE: installed programs;
+    /// SYSTEM: services) and Android packages (data/system/packages.xml,
+    /// text or binary; data/app); on this system also loaded kernel
+    /// modules and running processes.
     Inventory(inventory::InventoryArgs),
     /// Build, co-sign and publish signature packs (TUF, k-of-n, transparency log).
     Pack {

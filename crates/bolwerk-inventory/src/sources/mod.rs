@@ -6,21 +6,30 @@
 //! Linux) reports nothing; only data that is there and cannot be read is
 //! an error.
 
+mod abx;
+mod android;
 mod codesign;
 mod dpkg;
+mod hive;
 mod macos;
 mod paths;
 mod procfs;
 mod rpm;
 mod rpmheader;
+mod services;
 mod systemd;
+mod uninstall;
 
+pub use abx::StartTag;
+pub use android::{parse_packages, AndroidPackage};
 pub use codesign::team_id;
 pub use dpkg::{parse_status, DpkgPackage};
 pub use macos::{read_bundle, Bundle};
 pub use procfs::{parse_modules, process_names};
 pub use rpm::RpmPackage;
 pub use rpmheader::{parse_header_blob, RpmHeader};
+pub use services::Service;
+pub use uninstall::InstalledProgram;
 
 use crate::error::Result;
 use crate::finding::Finding;
@@ -53,7 +62,20 @@ pub fn all() -> Vec<Box<dyn Source>> {
         Box::new(procfs::Modules),
         Box::new(procfs::Processes),
         Box::new(macos::Bundles),
+        Box::new(uninstall::Uninstall),
+        Box::new(services::Services),
+        Box::new(android::Android),
     ]
+}
+
+/// The programs the Uninstall keys of a SOFTWARE hive (its bytes) list.
+pub fn windows_programs(hive: Vec<u8>) -> Result<Vec<InstalledProgram>> {
+    hive::read_bytes(hive, uninstall::read_programs)
+}
+
+/// The services of the current control set of a SYSTEM hive (its bytes).
+pub fn windows_services(hive: Vec<u8>) -> Result<Vec<Service>> {
+    hive::read_bytes(hive, services::read_services)
 }
 
 /// Read a file of the target, `None` when it does not exist.

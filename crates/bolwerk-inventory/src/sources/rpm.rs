@@ -1,8 +1,13 @@
 //! The rpm database. rpm 4.16 and later keep it in SQLite
 //! (`/var/lib/rpm/rpmdb.sqlite`, also `/usr/lib/sysimage/rpm/`): the
 //! `Packages` table holds each installed package's header as a blob
-//! (`hnum`, `blob`), decoded by [`super::rpmheader`]. The older Berkeley DB
-//! `Packages` file is not read.
+//! (`hnum`, `blob`), decoded by [`super::rpmheader`].
+//!
+//! The older databases — Berkeley DB `Packages` (rpm before 4.16: RHEL and
+//! CentOS up to 8) and SUSE's `Packages.db` (ndb) — are not read: no kept,
+//! permissively licensed crate reads them. A root that has one and no
+//! SQLite database gets an error saying so, so that its report does not
+//! pass for complete.
 
 use std::path::Path;
 
@@ -18,6 +23,14 @@ use crate::target::Target;
 const DATABASES: [&str; 2] = [
     "/var/lib/rpm/rpmdb.sqlite",
     "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
+
+/// The databases of older rpm releases: Berkeley DB, and SUSE's ndb.
+const OLD_DATABASES: [&str; 4] = [
+    "/var/lib/rpm/Packages",
+    "/var/lib/rpm/Packages.db",
+    "/usr/lib/sysimage/rpm/Packages",
+    "/usr/lib/sysimage/rpm/Packages.db",
 ];
 
 /// A package read from the rpm database.
@@ -46,6 +59,19 @@ impl super::Source for Rpm {
                 match_package(&pkg, policy, out);
             }
             read.push(real);
+        }
+        if read.is_empty() {
+            if let Some(old) = OLD_DATABASES
+                .iter()
+                .map(|p| target.path(p))
+                .find(|p| p.is_file())
+            {
+                return Err(Error::format(
+                    "an rpm database in a format not read (Berkeley DB or ndb, rpm before 4.16): \
+                     its packages are not inventoried",
+                )
+                .with_path(&old));
+            }
         }
         Ok(())
     }
@@ -116,4 +142,31 @@ fn uri_escape(path: &str) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Source;
+
+    #[test]
+    fn berkeley_db_alone_is_reported_as_not_read() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("var/lib/rpm");
+        std::fs::create_dir_all(&dir).unwrap();
+        // The magic of a Berkeley DB hash database, at offset 12.
+        let mut bdb = vec![0u8; 4096];
+        bdb[12..16].copy_from_slice(&0x0006_1561u32.to_le_bytes());
+        std::fs::write(dir.join("Packages"), bdb).unwrap();
+        let mut out = Vec::new();
+        let err = Rpm
+            .collect(&Target::offline(root.path()), &Policy::builtin(), &mut out)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("var/lib/rpm/Packages: an rpm database in a format not read"),
+            "{err}"
+        );
+        assert!(out.is_empty());
+    }
 }
