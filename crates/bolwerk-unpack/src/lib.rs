@@ -19,9 +19,9 @@ mod filetype;
 mod formats;
 mod limits;
 pub mod pe;
-pub mod text;
 #[cfg(test)]
 mod testfiles;
+pub mod text;
 
 pub use budget::{Budget, Limit};
 pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};

@@ -64,11 +64,7 @@ pub(crate) fn dispatch(
 /// An executable: the installers' payloads (NSIS, InstallShield, AutoIt),
 /// then packed images, embedded PE files and zip members; the second
 /// reader runs only when the visitor has not asked to stop.
-fn executable(
-    data: &[u8],
-    budget: &mut Budget,
-    visit: &mut Visit<'_>,
-) -> Result<(), UnpackError> {
+fn executable(data: &[u8], budget: &mut Budget, visit: &mut Visit<'_>) -> Result<(), UnpackError> {
     let stopped = std::cell::Cell::new(false);
     let mut watch = |child: crate::Child, budget: &mut Budget| {
         let flow = visit(child, budget);
