@@ -561,3 +561,147 @@ fn macos_bundles_by_bundle_id_and_path() {
     );
     eqnice!(1, r.code);
 }
+
+/// Registry hives written by hivex, shared with bolwerk-inventory's tests.
+#[path = "../../../bolwerk-inventory/tests/support/regf.rs"]
+mod regf;
+
+/// `bolwerk inventory --json` findings as `source|observed|version|status`.
+fn json_findings(stdout: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    let mut rows: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}|{}|{}|{}",
+                f["source"].as_str().unwrap(),
+                f["observed"].as_str().unwrap(),
+                f["version"].as_str().unwrap_or("-"),
+                f["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// A mounted Windows volume (names in any case) whose SOFTWARE and SYSTEM
+/// hives hivexregedit wrote: the Uninstall entry and the service are
+/// found; a damaged SOFTWARE hive is an error naming it, while SYSTEM
+/// still reports.
+#[test]
+fn windows_volume_hives_made_by_hivex() {
+    have("hivexregedit", "libwin-hivex-perl");
+    let d = Dir::new();
+    let root = d.join("win");
+    let config = root.join("windows/System32/Config");
+    let kes = r"WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\{7A4192A1-84C4-4E90-A31B-B4847CA8E23A}";
+    let zip = r"Microsoft\Windows\CurrentVersion\Uninstall\7-Zip";
+    let software = regf::reg_text(
+        r"HKEY_LOCAL_MACHINE\SOFTWARE",
+        &[
+            (
+                kes,
+                &[
+                    ("DisplayName", "Kaspersky Endpoint Security for Windows"),
+                    ("DisplayVersion", "12.3.0.493"),
+                    ("Publisher", "AO Kaspersky Lab"),
+                ],
+            ),
+            (
+                zip,
+                &[
+                    ("DisplayName", "7-Zip 23.01 (x64)"),
+                    ("Publisher", "Igor Pavlov"),
+                ],
+            ),
+        ],
+    );
+    regf::make_hive(
+        &config.join("SOFTWARE"),
+        r"HKEY_LOCAL_MACHINE\SOFTWARE",
+        &software,
+    );
+    let system = regf::reg_text(
+        r"HKEY_LOCAL_MACHINE\SYSTEM",
+        &[
+            ("Select", &[("Current", "dword:00000001")]),
+            (
+                r"ControlSet001\Services\AVP21.3",
+                &[(
+                    "ImagePath",
+                    r#"expand:"C:\Program Files (x86)\Kaspersky Lab\KES.12.3.0\avp.exe" -r"#,
+                )],
+            ),
+            (
+                r"ControlSet001\Services\Tcpip",
+                &[("ImagePath", r"expand:System32\drivers\tcpip.sys")],
+            ),
+        ],
+    );
+    regf::make_hive(
+        &config.join("SYSTEM"),
+        r"HKEY_LOCAL_MACHINE\SYSTEM",
+        &system,
+    );
+
+    let args = [
+        "inventory",
+        "--root",
+        s(&root),
+        "--today",
+        "2024-07-10",
+        "--json",
+    ];
+    let r = bolwerk(&args);
+    eqnice!(
+        vec![
+            r#"windows-service|HKLM\SYSTEM\ControlSet001\Services\AVP21.3 ("C:\Program Files (x86)\Kaspersky Lab\KES.12.3.0\avp.exe" -r)|-|found"#.to_string(),
+            format!(r"windows-uninstall|HKLM\SOFTWARE\{kes}|12.3.0.493|found"),
+        ],
+        json_findings(&r.stdout)
+    );
+    eqnice!(1, r.code);
+
+    std::fs::write(config.join("SOFTWARE"), b"regf, but not a hive").unwrap();
+    let r = bolwerk(&args);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors = v["errors"].as_array().unwrap();
+    eqnice!(1, errors.len());
+    let e = errors[0].as_str().unwrap();
+    assert!(
+        e.starts_with("windows-uninstall: ") && e.contains(s(&config.join("SOFTWARE"))),
+        "{e}"
+    );
+    eqnice!(1, json_findings(&r.stdout).len());
+    eqnice!(1, r.code);
+}
+
+/// An Android data partition: the package list names the Kaspersky app.
+#[test]
+fn android_packages_list() {
+    let d = Dir::new();
+    let root = d.join("phone");
+    d.write(
+        "phone/data/system/packages.xml",
+        "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<packages>\n    \
+         <version sdkVersion=\"30\" databaseVersion=\"3\" />\n    \
+         <package name=\"com.kaspersky.security.cloud\" codePath=\"/data/app/~~q0Ab==/com.kaspersky.security.cloud-Hh3N==\" version=\"4020\" userId=\"10212\" />\n    \
+         <package name=\"org.mozilla.firefox\" codePath=\"/data/app/~~x==/org.mozilla.firefox-y==\" version=\"2015\" userId=\"10213\" />\n</packages>\n",
+    );
+    let r = bolwerk(&[
+        "inventory",
+        "--root",
+        s(&root),
+        "--today",
+        "2024-07-10",
+        "--json",
+    ]);
+    eqnice!(
+        vec!["android-packages|com.kaspersky.security.cloud|4020|found".to_string()],
+        json_findings(&r.stdout)
+    );
+    eqnice!(1, r.code);
+}

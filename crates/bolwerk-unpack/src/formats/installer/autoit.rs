@@ -421,8 +421,12 @@ mod tests {
         let data = testfile("clam.ea05.exe");
         let (md5s, r) = all_md5s(&data, FileType::MsExe);
         assert_eq!(r, Ok(()));
-        // The UTF-16 script (as ClamAV extracts it), then clam.exe.
-        assert_eq!(md5s, ["144d97bc59d6944c6cf31e3fca78f432", CLAM_EXE_MD5]);
+        // The UTF-16 script (as ClamAV extracts it), then clam.exe (then
+        // what the PE reader finds in the executable).
+        assert_eq!(
+            md5s[..2],
+            ["144d97bc59d6944c6cf31e3fca78f432", CLAM_EXE_MD5]
+        );
     }
 
     #[test]
@@ -430,7 +434,7 @@ mod tests {
         let data = testfile("clam.ea06.exe");
         let (md5s, r) = all_md5s(&data, FileType::MsExe);
         assert_eq!(r, Ok(()));
-        assert_eq!(md5s.len(), 2);
+        assert!(md5s.len() >= 2, "{md5s:?}");
         assert_eq!(md5s[1], CLAM_EXE_MD5);
         assert!(finds_clam(&data));
     }
