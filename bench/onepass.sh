@@ -19,7 +19,8 @@
 #   2. bolwerk scan with the same database, the same rules and the built-in
 #      indicators in one pass (opens archives, and runs the rules and
 #      indicators inside them too, so it does more work than row 1).
-# Files each reports as infected are counted; clamscan's and bolwerk's
+# No size limits: every file is read whole by all three. Files each
+# reports as infected are counted; clamscan's and bolwerk's
 # database detections must agree (the database's signatures are random and
 # do not match real files, so this mainly checks both scanned everything).
 #
@@ -76,7 +77,10 @@ export XDG_CACHE_HOME=$WORK/cache
 
 log "compiling the rules for yr -C ..."
 "$YR" compile --ignore-invalid-rules -w "${DEFINES[@]}" -o "$WORK/rules.yarc" "${RULES[@]}" 2>/dev/null
-BOLWERK_ARGS=(clamscan -r -i --no-summary -d "$DB" "${YARA_ARGS[@]}" "$TARGET")
+# No size limits anywhere (0 lifts them in clamscan and bolwerk alike):
+# yr reads every file, so all three do.
+LIMITS=(--max-filesize=0 --max-scansize=0)
+BOLWERK_ARGS=(clamscan -r -i --no-summary "${LIMITS[@]}" -d "$DB" "${YARA_ARGS[@]}" "$TARGET")
 log "warming bolwerk's engine and rule caches ..."
 "$BOLWERK" clamscan --no-summary -d "$DB" "${YARA_ARGS[@]}" /dev/null >/dev/null 2>&1 || true
 
@@ -94,7 +98,7 @@ infected() { grep -c ' FOUND$' "$WORK/out" || true; }
 t1s=() t2s=() m1=0 m2=0 clam=0 yr=0 ours=0
 for ((i = 1; i <= RUNS; i++)); do
     log "run $i/$RUNS: clamscan ..."
-    read -r tc mc < <(once clamscan -r -i --no-summary -d "$DB" "$TARGET")
+    read -r tc mc < <(once clamscan -r -i --no-summary "${LIMITS[@]}" -d "$DB" "$TARGET")
     clam=$(infected)
     log "run $i/$RUNS: yr scan -C ..."
     read -r ty my < <(once "$YR" scan -C -r -o ndjson "${DEFINES[@]}" "$WORK/rules.yarc" "$TARGET")
