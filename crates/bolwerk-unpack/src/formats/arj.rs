@@ -23,6 +23,7 @@
 //! encrypted member is handed on with its metadata only. Multi-volume
 //! archives are read one volume at a time like any other.
 
+use super::le::u16_at;
 use crate::budget::Budget;
 use crate::container::{emit_with, malformed, Meta, UnpackError, Visit};
 
@@ -152,12 +153,6 @@ fn header(d: &[u8], at: usize) -> Result<Option<Header>, UnpackError> {
         name: String::from_utf8_lossy(&name_field[..name_end]).into_owned(),
         data_at,
     }))
-}
-
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
 }
 
 /// A bit reader, most significant bit of each byte first. Past the end it

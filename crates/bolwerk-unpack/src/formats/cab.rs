@@ -14,6 +14,7 @@
 
 use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
 
+use super::le::{u16_at, u32_at};
 use crate::budget::Budget;
 use crate::container::{emit, malformed, UnpackError, Visit};
 
@@ -75,18 +76,6 @@ pub(crate) fn read(
         }
     }
     Ok(())
-}
-
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
 }
 
 /// Skip a NUL-terminated string at `at`; the offset after it.

@@ -26,6 +26,7 @@
 
 use lzxd::{Lzxd, WindowSize};
 
+use super::le::{u32_at, u64_at};
 use crate::budget::Budget;
 use crate::container::{emit, malformed, UnpackError, Visit};
 
@@ -264,18 +265,6 @@ fn window_size(bytes: u32) -> Option<WindowSize> {
         0x20_0000 => WindowSize::MB2,
         _ => return None,
     })
-}
-
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn u64_at(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
 }
 
 #[cfg(test)]

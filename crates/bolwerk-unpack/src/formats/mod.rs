@@ -13,6 +13,7 @@ mod compressed;
 mod cpio;
 mod html;
 mod installer;
+mod le;
 mod mail;
 pub(crate) mod ole2;
 mod pdf;

@@ -16,6 +16,7 @@
 
 use flate2::read::ZlibDecoder;
 
+use super::le::{u16_at, u32_at};
 use crate::budget::Budget;
 use crate::container::{emit, malformed, read_child, UnpackError, Visit};
 
@@ -170,18 +171,6 @@ fn decode_name(raw: &[u8], options: u16) -> String {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     String::from_utf16_lossy(&units)
-}
-
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! The first format found is read; an executable without any has no
 //! children, which is not an error.
 
+pub(super) use super::le::{u16_at, u32_at, u64_at};
 use crate::budget::Budget;
 use crate::container::{UnpackError, Visit};
 
@@ -52,24 +53,6 @@ fn overlay_start(data: &[u8]) -> usize {
         .max()
         .unwrap_or(0);
     usize::try_from(end).unwrap_or(usize::MAX).min(data.len())
-}
-
-fn u16_at(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        d.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        d.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn u64_at(d: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        d.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
 }
 
 #[cfg(test)]

@@ -22,16 +22,12 @@
 use memchr::memmem;
 
 use super::headers::Headers;
+use crate::formats::le::u32_at;
 
 const ENTRY: [u8; 12] = [0x55, 0x8b, 0xec, 0x53, 0x56, 0x57, 0x60, 0xe8, 0, 0, 0, 0];
 const SECTION_LOOP: &[u8] = b"\x8b\xfe\xeb\x04\x90\xeb\x01\xe9\xac";
 /// Instructions one decryption loop may have.
 const MAX_OPS: usize = 256;
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
 
 /// One operation on `al`.
 #[derive(Clone, Copy)]
