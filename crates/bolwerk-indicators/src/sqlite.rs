@@ -116,7 +116,9 @@ fn read_table(
     let mut stmt = conn
         .prepare(&format!("SELECT rowid, * FROM \"{quoted}\""))
         .or_else(|_| conn.prepare(&format!("SELECT NULL, * FROM \"{quoted}\"")))?;
-    let columns: Vec<String> = stmt.column_names().map(str::to_string).collect();
+    // Column names from a hostile schema may not be UTF-8, and rusqlite's
+    // column_name() panics on those: they are read as values instead.
+    let columns = column_names(conn, table, stmt.column_count());
     let mut q = stmt.query([])?;
     let mut ordinal = 0i64;
     while let Some(row) = q.next()? {
@@ -137,4 +139,21 @@ fn read_table(
 
 fn is_interrupt(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OperationInterrupted)
+}
+
+/// The names of `table`'s columns after the row id, read lossily from
+/// `pragma_table_info`; `count` names in all, "?" where none is known.
+fn column_names(conn: &Connection, table: &str, count: usize) -> Vec<String> {
+    let mut names = vec!["rowid".to_string()];
+    if let Ok(mut stmt) = conn.prepare("SELECT name FROM pragma_table_info(?1)") {
+        if let Ok(mut rows) = stmt.query([table]) {
+            while let Ok(Some(row)) = rows.next() {
+                if let Ok(ValueRef::Text(t)) = row.get_ref(0) {
+                    names.push(String::from_utf8_lossy(t).into_owned());
+                }
+            }
+        }
+    }
+    names.resize(count.max(1), "?".to_string());
+    names
 }
