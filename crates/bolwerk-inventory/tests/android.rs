@@ -4,10 +4,9 @@
 
 mod support;
 
-use std::path::Path;
 
 use bolwerk_inventory::sources::parse_packages;
-use bolwerk_inventory::{inventory, HostReport, Options, Policy, Target};
+use bolwerk_inventory::HostReport;
 use support::abx::xml_to_abx;
 
 /// An Android 11 `packages.xml` as `Settings.writeLPr` lays it out, with
@@ -52,16 +51,6 @@ const PACKAGES_XML: &str = r#"<?xml version='1.0' encoding='utf-8' standalone='y
 </packages>
 "#;
 
-fn run(root: &Path) -> HostReport {
-    let today = chrono::NaiveDate::from_ymd_opt(2024, 7, 10).unwrap();
-    let opts = Options {
-        today,
-        scope: None,
-        host: Some("phone1".into()),
-    };
-    inventory(&Target::offline(root), &Policy::builtin(), &opts)
-}
-
 /// Each finding as `source | observed | identifier | version | confidence`.
 fn rows(r: &HostReport) -> Vec<String> {
     let mut out: Vec<String> = r
@@ -99,7 +88,7 @@ fn root_with_list(list: &[u8], name: &str) -> tempfile::TempDir {
 #[test]
 fn text_packages_xml() {
     let root = root_with_list(PACKAGES_XML.as_bytes(), "packages.xml");
-    let r = run(root.path());
+    let r = support::run(root.path(), "phone1");
     assert_eq!(r.errors, Vec::<String>::new());
     assert_eq!(rows(&r), EXPECTED);
     assert_eq!(r.exit_code(), 1);
@@ -128,7 +117,7 @@ fn binary_packages_xml_reads_as_the_text() {
         ]
     );
     let root = root_with_list(&abx, "packages.xml");
-    let r = run(root.path());
+    let r = support::run(root.path(), "phone1");
     assert_eq!(r.errors, Vec::<String>::new());
     assert_eq!(rows(&r), EXPECTED);
 }
@@ -142,7 +131,7 @@ fn backup_list_is_preferred() {
         &PACKAGES_XML.as_bytes()[..300],
     )
     .unwrap();
-    let r = run(root.path());
+    let r = support::run(root.path(), "phone1");
     assert_eq!(r.errors, Vec::<String>::new());
     assert_eq!(rows(&r), EXPECTED);
 }
@@ -160,7 +149,7 @@ fn app_directories_without_a_list() {
     ] {
         std::fs::create_dir_all(app.join(d)).unwrap();
     }
-    let r = run(root.path());
+    let r = support::run(root.path(), "phone1");
     assert_eq!(r.errors, Vec::<String>::new());
     assert_eq!(
         rows(&r),
@@ -182,7 +171,7 @@ fn listed_apps_are_reported_once_and_unlisted_directories_too() {
     )
     .unwrap();
     std::fs::create_dir_all(app.join("com.kaspersky.who_calls-1")).unwrap();
-    let r = run(root.path());
+    let r = support::run(root.path(), "phone1");
     let mut expected = EXPECTED.to_vec();
     expected.insert(
         0,
@@ -212,7 +201,7 @@ fn clean_list_reports_nothing() {
     assert!(text.contains("com.kaspersky.kaspresso.sample"));
     for list in [text.clone().into_bytes(), xml_to_abx(&text)] {
         let root = root_with_list(&list, "packages.xml");
-        let r = run(root.path());
+        let r = support::run(root.path(), "phone1");
         assert_eq!(r.errors, Vec::<String>::new());
         assert_eq!(rows(&r), Vec::<String>::new());
         assert_eq!(r.exit_code(), 0);
@@ -223,7 +212,7 @@ fn clean_list_reports_nothing() {
 fn damaged_list_is_an_error_and_app_directories_still_report() {
     let root = root_with_list(b"ABX\0\x02\xff\xff", "packages.xml");
     std::fs::create_dir_all(root.path().join("data/app/com.kaspersky.who_calls-1")).unwrap();
-    let r = run(root.path());
+    let r = support::run(root.path(), "phone1");
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     assert!(
         r.errors[0].starts_with("android: ") && r.errors[0].contains("data/system/packages.xml"),

@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use bolwerk_inventory::{inventory, HostReport, Options, Policy, Target};
+use bolwerk_inventory::HostReport;
 use support::regf::{make_hive, reg_text};
 
 const SOFTWARE: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE";
@@ -203,16 +203,6 @@ fn system_clean(path: &Path) {
     make_hive(path, SYSTEM, &reg);
 }
 
-fn run(root: &Path) -> HostReport {
-    let today = chrono::NaiveDate::from_ymd_opt(2024, 7, 10).unwrap();
-    let opts = Options {
-        today,
-        scope: None,
-        host: Some("win1".into()),
-    };
-    inventory(&Target::offline(root), &Policy::builtin(), &opts)
-}
-
 /// Each finding as `source | observed | identifier | product | version | confidence`.
 fn rows(r: &HostReport) -> Vec<String> {
     let mut out: Vec<String> = r
@@ -242,7 +232,7 @@ fn kaspersky_in_software_and_system_hives() {
     let config = root.path().join("WINDOWS/system32/CONFIG");
     software_with_kaspersky(&config.join("SOFTWARE"));
     system_with_kaspersky(&config.join("system"));
-    let r = run(root.path());
+    let r = support::run(root.path(), "win1");
     assert_eq!(r.errors, Vec::<String>::new());
     let expected = [
         r#"windows-service | HKLM\SYSTEM\ControlSet002\Services\AVP21.3 ("C:\Program Files (x86)\Kaspersky Lab\KES.12.3.0\avp.exe" -r) | AVP | Kaspersky Endpoint Security Service | - | medium"#,
@@ -268,7 +258,7 @@ fn clean_hives_report_nothing() {
     let config = root.path().join("Windows/System32/config");
     software_clean(&config.join("SOFTWARE"));
     system_clean(&config.join("SYSTEM"));
-    let r = run(root.path());
+    let r = support::run(root.path(), "win1");
     assert_eq!(r.errors, Vec::<String>::new());
     assert_eq!(rows(&r), Vec::<String>::new());
     assert_eq!(r.exit_code(), 0);
@@ -283,7 +273,7 @@ fn damaged_software_hive_is_an_error_and_system_still_reports() {
     system_with_kaspersky(&config.join("SYSTEM"));
     let software = config.join("SOFTWARE");
     std::fs::write(&software, b"this is not a registry hive").unwrap();
-    let r = run(root.path());
+    let r = support::run(root.path(), "win1");
     assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
     let err = &r.errors[0];
     assert!(
@@ -324,7 +314,7 @@ fn truncated_and_corrupted_hives_never_crash() {
     }
     for v in &variants {
         std::fs::write(&hive, v).unwrap();
-        let r = run(root.path());
+        let r = support::run(root.path(), "win1");
         for e in &r.errors {
             assert!(e.contains(hive.to_str().unwrap()), "{e}");
         }

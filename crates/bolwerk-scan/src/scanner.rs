@@ -204,15 +204,15 @@ impl Scanner {
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
-        let (ft, text_pass) = self.type_of(data);
+        let (ft, text) = self.type_of(data);
         let mut ctx = self.context(data, ft);
         ctx.containers.clone_from(&trail.types);
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
         let mut detections = self.engine.scan(data, &ctx, &opts);
-        if text_pass && (detections.is_empty() || opts.all_match) {
-            self.scan_normalised(data, ft, &ctx, &opts, &mut detections);
+        if detections.is_empty() || opts.all_match {
+            self.scan_normalised(data, text, &ctx, &opts, &mut detections);
         }
         if self
             .hand_off(data, ft, &detections, origin, depth, trail, budget, found)
@@ -332,48 +332,48 @@ impl Scanner {
     }
 
     /// The object's type: the databases' file type rules (`.ftm`) first,
-    /// then the built-in magic; and whether a text pass may follow (not
-    /// when a rule typed the object as something bolwerk has no reader
-    /// for, or as binary data).
-    fn type_of(&self, data: &[u8]) -> (FileType, bool) {
+    /// then the built-in magic; and, when a text pass may follow, the kind
+    /// of text (typed once per object). There is no text pass when a rule
+    /// typed the object as something bolwerk has no reader for, or as
+    /// binary data.
+    fn type_of(&self, data: &[u8]) -> (FileType, Option<text::TextKind>) {
         let builtin = file_type(data);
-        if !self.engine.has_file_type_rules() {
-            return (builtin, true);
-        }
         let plain = matches!(builtin, FileType::Unknown | FileType::Text);
-        let current = match builtin {
-            FileType::Unknown => {
-                text::text_kind(data).map_or("CL_TYPE_BINARY_DATA", text::TextKind::cl_type)
-            }
-            other => other.cl_type(),
+        let kind = if plain { text::text_kind(data) } else { None };
+        if !self.engine.has_file_type_rules() {
+            return (builtin, kind);
+        }
+        let current = match (builtin, kind) {
+            (FileType::Unknown, Some(k)) => k.cl_type(),
+            (FileType::Unknown, None) => "CL_TYPE_BINARY_DATA",
+            (other, _) => other.cl_type(),
         };
         match self.engine.retype(data, current, plain) {
-            None => (builtin, true),
+            None => (builtin, kind),
             Some(name) => match FileType::from_cl_type(name) {
-                Some(t) => (t, true),
-                None if name.starts_with("CL_TYPE_TEXT_") => (FileType::Unknown, true),
-                None => (FileType::Unknown, false),
+                Some(t) => (t, None),
+                None if name.starts_with("CL_TYPE_TEXT_") => (FileType::Unknown, kind),
+                None => (FileType::Unknown, None),
             },
         }
     }
 
     /// ClamAV's second pass over text: the text signatures (target type 7)
     /// and the generic ones match the normalised copy of an object typed as
-    /// text (see [`bolwerk_unpack::text`]) of up to `MaxScriptNormalize`
+    /// text (`text`, see [`bolwerk_unpack::text`]) of up to `MaxScriptNormalize`
     /// bytes. A signature already found in the raw bytes is not repeated.
     fn scan_normalised(
         &self,
         data: &[u8],
-        ft: FileType,
+        text: Option<text::TextKind>,
         ctx: &ObjectContext,
         opts: &ScanOptions,
         detections: &mut Vec<Detection>,
     ) {
         if self.settings.no_normalize
-            || !matches!(ft, FileType::Unknown | FileType::Text)
+            || text.is_none()
             || !self.engine.has_bodies()
             || data.len() as u64 > self.settings.limits.script_normalize_cap()
-            || text::text_kind(data).is_none()
         {
             return;
         }

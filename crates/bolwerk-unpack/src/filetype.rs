@@ -101,30 +101,7 @@ impl FileType {
     /// knows; `None` for others (and for `CL_TYPE_CPIO_OLD`, whose byte
     /// order the name does not tell).
     pub fn from_cl_type(name: &str) -> Option<FileType> {
-        const ALL: &[FileType] = &[
-            FileType::MsExe,
-            FileType::Elf,
-            FileType::MachO,
-            FileType::Ole2,
-            FileType::Pdf,
-            FileType::Zip,
-            FileType::Gzip,
-            FileType::Bzip2,
-            FileType::Xz,
-            FileType::SevenZip,
-            FileType::Rar,
-            FileType::Cab,
-            FileType::Tar,
-            FileType::Cpio(CpioKind::Odc),
-            FileType::Cpio(CpioKind::Newc),
-            FileType::Mail,
-            FileType::BinHex,
-            FileType::Szdd,
-            FileType::Tnef,
-            FileType::Html,
-            FileType::Rtf,
-        ];
-        ALL.iter().copied().find(|t| t.cl_type() == name)
+        NAMED.iter().copied().find(|t| t.cl_type() == name)
     }
 
     /// Whether objects of this type hold other objects this crate reads.
@@ -155,6 +132,35 @@ impl FileType {
         )
     }
 }
+
+/// The types [`FileType::from_cl_type`] finds by name: every type but the
+/// byte-order-ambiguous old cpio, text (typed by content) and unknown data.
+const NAMED: &[FileType] = &[
+    FileType::MsExe,
+    FileType::Elf,
+    FileType::MachO,
+    FileType::Ole2,
+    FileType::Pdf,
+    FileType::Zip,
+    FileType::Gzip,
+    FileType::Bzip2,
+    FileType::Xz,
+    FileType::SevenZip,
+    FileType::Rar,
+    FileType::Cab,
+    FileType::Arj,
+    FileType::Chm,
+    FileType::Tar,
+    FileType::Cpio(CpioKind::Odc),
+    FileType::Cpio(CpioKind::Newc),
+    FileType::Mail,
+    FileType::BinHex,
+    FileType::Szdd,
+    FileType::Tnef,
+    FileType::Sis,
+    FileType::Html,
+    FileType::Rtf,
+];
 
 const MAGICS: &[(&[u8], FileType)] = &[
     (b"MZ", FileType::MsExe),
@@ -257,6 +263,21 @@ fn text_type(head: &[u8]) -> FileType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_types_round_trip() {
+        for t in NAMED {
+            assert_eq!(FileType::from_cl_type(t.cl_type()), Some(*t));
+        }
+        // Every type a magic gives is found by its name, old cpio aside.
+        for (_, t) in MAGICS {
+            if !matches!(t, FileType::Cpio(CpioKind::BinLe | CpioKind::BinBe)) {
+                assert!(NAMED.contains(t), "{t:?}");
+            }
+        }
+        assert_eq!(FileType::from_cl_type("CL_TYPE_GRAPHICS"), None);
+        assert_eq!(FileType::from_cl_type("CL_TYPE_CPIO_OLD"), None);
+    }
 
     #[test]
     fn magics() {
