@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use bolwerk_inventory::sources::parse_packages;
 use bolwerk_inventory::HostReport;
 use support::abx::xml_to_abx;
