@@ -42,9 +42,11 @@ pub struct Request {
     /// Use the cache: map an image of these databases made earlier, or
     /// write one.
     pub cache: bool,
-    /// After writing an image, map it and drop the engine built in memory:
-    /// slower once (the image is read back), but a long-running process
-    /// then holds only the pages it uses (the daemon).
+    /// Hold only what the image maps (the daemon): the image is compiled
+    /// with the bulk of the databases spilled to disk (see
+    /// [`crate::spill`]), so compiling needs the memory of one batch of
+    /// text rather than of the whole database, and then mapped. Without a
+    /// cache directory the engine is built in memory.
     pub prefer_mapped: bool,
 }
 
@@ -88,6 +90,19 @@ pub fn load(req: &Request) -> Loaded {
                 warnings.push(format!("{}: {e}; rebuilding it", slot.display()));
                 let _ = fs::remove_file(slot);
             }
+        }
+    }
+    if let Some(slot) = slot.as_ref().filter(|_| req.prefer_mapped) {
+        match load_spilled(req, slot) {
+            Ok(mut loaded) => {
+                warnings.append(&mut loaded.warnings);
+                loaded.warnings = warnings;
+                return loaded;
+            }
+            Err(e) => warnings.push(format!(
+                "engine cache {}: {e}; compiling in memory",
+                slot.display()
+            )),
         }
     }
     let (set, mut notes, errors) = parse(req);
@@ -142,6 +157,46 @@ fn load_image(req: &Request, images: &[&PathBuf]) -> Loaded {
 /// Parse the databases: the set, the malformed-line warnings, and the
 /// databases that failed as a whole.
 fn parse(req: &Request) -> (SignatureSet, Vec<String>, Vec<String>) {
+    let (loader, mut errors) = loader(req);
+    let (set, diags) = loader.finish();
+    let warnings = sort_diagnostics(diags, &mut errors);
+    (set, warnings, errors)
+}
+
+/// Parse the databases with their bulk spilled to disk, write the image to
+/// `slot` from the spill and map it (see [`crate::spill`]): the engine in
+/// the memory of one batch of text. The image stays in the cache when it
+/// is worth keeping (as [`load`] decides); otherwise it is unlinked once
+/// mapped.
+fn load_spilled(req: &Request, slot: &Path) -> std::io::Result<Loaded> {
+    let dir = slot.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut spill = crate::spill::Spiller::beside(slot)?;
+    let (loader, mut errors) = loader(req);
+    let (set, diags) = loader.finish_spilled(&mut spill)?;
+    let warnings = sort_diagnostics(diags, &mut errors);
+    let meta = crate::compiled::encode_meta(&set, &warnings);
+    spill.write_image(slot, &meta)?;
+    let (engine, _) = Engine::open(slot).map_err(std::io::Error::other)?;
+    let worth = errors.is_empty() && set.known_signatures() >= MIN_SIGNATURES;
+    let image = if worth {
+        prune(dir, slot);
+        Some(slot.to_path_buf())
+    } else {
+        let _ = fs::remove_file(slot);
+        None
+    };
+    Ok(Loaded {
+        engine,
+        warnings,
+        errors,
+        image,
+    })
+}
+
+/// A loader with the request's databases added, and the databases that
+/// could not be added.
+fn loader(req: &Request) -> (Loader, Vec<String>) {
     let mut loader = Loader::new(req.options.clone());
     if req.builtin {
         loader.add_builtin();
@@ -158,7 +213,11 @@ fn parse(req: &Request) -> (SignatureSet, Vec<String>, Vec<String>) {
             });
         }
     }
-    let (set, diags) = loader.finish();
+    (loader, errors)
+}
+
+/// Malformed lines become warnings (returned), everything else errors.
+fn sort_diagnostics(diags: Vec<bolwerk_sigs::Error>, errors: &mut Vec<String>) -> Vec<String> {
     let mut warnings = Vec::new();
     for d in diags {
         match d.kind() {
@@ -166,7 +225,7 @@ fn parse(req: &Request) -> (SignatureSet, Vec<String>, Vec<String>) {
             _ => errors.push(d.to_string()),
         }
     }
-    (set, warnings, errors)
+    warnings
 }
 
 /// Build the engine and write its image to the cache.

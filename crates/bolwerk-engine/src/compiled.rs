@@ -39,7 +39,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bolwerk_sigs::{
-    BodySig, ContainerSig, DbKind, FtmRule, LoadStats, LogicalSig, NameId, Names, Source,
+    BodySig, ContainerSig, DbKind, FtmRule, LoadStats, LogicalSig, NameId, Names, SignatureSet,
+    Source,
 };
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
@@ -53,9 +54,9 @@ const HEADER: usize = 64;
 const DIR_ENTRY: usize = 24;
 
 /// Section ids.
-const NAMES_OFFSETS: u32 = 10;
-const NAMES_BYTES: u32 = 11;
-const META: u32 = 12;
+pub(crate) const NAMES_OFFSETS: u32 = 10;
+pub(crate) const NAMES_BYTES: u32 = 11;
+pub(crate) const META: u32 = 12;
 
 /// Why an image was refused.
 #[derive(Debug)]
@@ -238,9 +239,19 @@ pub(crate) struct Image {
     pub(crate) meta: Meta,
 }
 
-/// The serialised metadata for `write`.
-pub(crate) fn encode_meta(meta: &Meta) -> Vec<u8> {
-    postcard::to_stdvec(meta).expect("plain data serialises")
+/// The serialised metadata of `set` (all but its hash records and names)
+/// with the load diagnostics `notes`.
+pub(crate) fn encode_meta(set: &SignatureSet, notes: &[String]) -> Vec<u8> {
+    let meta = Meta {
+        sources: set.sources.iter().map(Into::into).collect(),
+        stats: (&set.stats).into(),
+        bodies: set.bodies.clone(),
+        logical: set.logical.clone(),
+        containers: set.container_sigs.clone(),
+        file_types: set.file_types.clone(),
+        notes: notes.to_vec(),
+    };
+    postcard::to_stdvec(&meta).expect("plain data serialises")
 }
 
 /// Write an image of `tables` (file, section, allow), `names` and the
@@ -252,100 +263,124 @@ pub(crate) fn write(
     names: &NameTable,
     meta: &[u8],
 ) -> std::io::Result<()> {
-    // Name offsets first: they give the names section's length.
-    let mut name_offsets: Vec<u32> = Vec::with_capacity(names.len() + 1);
-    let mut total = 0u64;
-    for i in 0..names.len() {
-        name_offsets
-            .push(u32::try_from(total).map_err(|_| std::io::Error::other("names exceed 4 GiB"))?);
-        total += names.get(NameId(i as u32)).len() as u64;
-    }
-    name_offsets
-        .push(u32::try_from(total).map_err(|_| std::io::Error::other("names exceed 4 GiB"))?);
-
-    let mut sections: Vec<(u32, u64)> = Vec::new();
+    let mut w = ImageWriter::create(path)?;
     for (t, table) in tables.iter().enumerate() {
         let id = t as u32 * 3;
-        sections.push((id + 1, table.md5.image_len()));
-        sections.push((id + 2, table.sha1.image_len()));
-        sections.push((id + 3, table.sha256.image_len()));
+        w.section(id + 1, |w| table.md5.write_to(w))?;
+        w.section(id + 2, |w| table.sha1.write_to(w))?;
+        w.section(id + 3, |w| table.sha256.write_to(w))?;
     }
-    sections.push((NAMES_OFFSETS, name_offsets.len() as u64 * 4));
-    sections.push((NAMES_BYTES, total));
-    sections.push((META, meta.len() as u64));
-    let dir = directory_bytes(&sections);
-
-    let dir_path = path.parent().unwrap_or(Path::new("."));
-    let (tmp, file) = tempfile_in(dir_path, path)?;
-    let result = (|| {
-        let mut w = Checked::new(std::io::BufWriter::with_capacity(1 << 20, file));
-        w.inner.write_all(&[0u8; HEADER])?;
-        w.write_all(&dir)?;
-        let mut at = (HEADER + dir.len()) as u64;
-        let mut section = |w: &mut Checked<_>,
-                           len: u64,
-                           body: &mut dyn FnMut(&mut Checked<_>) -> std::io::Result<()>|
-         -> std::io::Result<()> {
-            let pad = at.next_multiple_of(8) - at;
-            w.write_all(&[0u8; 8][..pad as usize])?;
-            body(w)?;
-            at += pad + len;
-            Ok(())
-        };
-        for table in tables {
-            section(&mut w, table.md5.image_len(), &mut |w| {
-                table.md5.write_to(w)
-            })?;
-            section(&mut w, table.sha1.image_len(), &mut |w| {
-                table.sha1.write_to(w)
-            })?;
-            section(&mut w, table.sha256.image_len(), &mut |w| {
-                table.sha256.write_to(w)
-            })?;
+    let too_long = || std::io::Error::other("names exceed 4 GiB");
+    let mut total = 0u32;
+    w.section(NAMES_OFFSETS, |w| {
+        for i in 0..names.len() {
+            w.write_all(&total.to_le_bytes())?;
+            let len = names.get(NameId(i as u32)).len();
+            total = u32::try_from(len)
+                .ok()
+                .and_then(|l| total.checked_add(l))
+                .ok_or_else(too_long)?;
         }
-        section(&mut w, name_offsets.len() as u64 * 4, &mut |w| {
-            name_offsets
-                .iter()
-                .try_for_each(|o| w.write_all(&o.to_le_bytes()))
-        })?;
-        section(&mut w, total, &mut |w| {
-            (0..names.len()).try_for_each(|i| w.write_all(names.get(NameId(i as u32)).as_bytes()))
-        })?;
-        section(&mut w, meta.len() as u64, &mut |w| w.write_all(meta))?;
-        let (crc, len) = (w.hasher.clone().finalize(), HEADER as u64 + w.written);
-        let mut file = w.inner.into_inner().map_err(|e| e.into_error())?;
+        w.write_all(&total.to_le_bytes())
+    })?;
+    w.section(NAMES_BYTES, |w| {
+        (0..names.len()).try_for_each(|i| w.write_all(names.get(NameId(i as u32)).as_bytes()))
+    })?;
+    w.section(META, |w| w.write_all(meta))?;
+    w.finish()
+}
+
+/// An image being written: sections one after another, each at a multiple
+/// of 8, into a file beside its final path; [`ImageWriter::finish`] writes
+/// the directory and header (the checksum of the directory joined with that
+/// of the sections, so nothing is read back), syncs and renames the file
+/// into place. Dropped unfinished, the file is removed.
+pub(crate) struct ImageWriter {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    out: Option<Checked<std::io::BufWriter<File>>>,
+    /// (id, offset, length) of the sections written.
+    sections: Vec<(u32, u64, u64)>,
+}
+
+/// Sections an image has: nine tables, two of names, the metadata.
+const SECTIONS: usize = 12;
+
+impl ImageWriter {
+    /// Start an image for `path`.
+    pub(crate) fn create(path: &Path) -> std::io::Result<ImageWriter> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let (tmp, file) = tempfile_in(dir, path)?;
+        let mut w = ImageWriter {
+            path: path.to_path_buf(),
+            tmp,
+            out: None,
+            sections: Vec::with_capacity(SECTIONS),
+        };
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        buffered.write_all(&[0u8; HEADER + SECTIONS * DIR_ENTRY])?;
+        w.out = Some(Checked::new(buffered));
+        Ok(w)
+    }
+
+    /// Write the next section with `body`.
+    pub(crate) fn section(
+        &mut self,
+        id: u32,
+        body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        if self.sections.len() == SECTIONS {
+            return Err(std::io::Error::other("too many image sections"));
+        }
+        let out = self.out.as_mut().expect("open until finished");
+        let at = (HEADER + SECTIONS * DIR_ENTRY) as u64 + out.written;
+        let pad = at.next_multiple_of(8) - at;
+        out.write_all(&[0u8; 8][..pad as usize])?;
+        let start = out.written;
+        body(out)?;
+        let len = out.written - start;
+        self.sections.push((id, at + pad, len));
+        Ok(())
+    }
+
+    /// Write the directory and header, sync, and rename into place.
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
+        if self.sections.len() != SECTIONS {
+            return Err(std::io::Error::other("image sections missing"));
+        }
+        let out = self.out.take().expect("open until finished");
+        let mut dir = Vec::with_capacity(SECTIONS * DIR_ENTRY);
+        for (id, at, len) in &self.sections {
+            dir.extend_from_slice(&id.to_le_bytes());
+            dir.extend_from_slice(&0u32.to_le_bytes());
+            dir.extend_from_slice(&at.to_le_bytes());
+            dir.extend_from_slice(&len.to_le_bytes());
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&dir);
+        crc.combine(&out.hasher);
+        let len = (HEADER + dir.len()) as u64 + out.written;
+        let mut file = out.inner.into_inner().map_err(|e| e.into_error())?;
         let mut header = [0u8; HEADER];
         header[..8].copy_from_slice(MAGIC);
         header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-        header[12..16].copy_from_slice(&(sections.len() as u32).to_le_bytes());
+        header[12..16].copy_from_slice(&(SECTIONS as u32).to_le_bytes());
         header[16..24].copy_from_slice(&len.to_le_bytes());
-        header[24..28].copy_from_slice(&crc.to_le_bytes());
+        header[24..28].copy_from_slice(&crc.finalize().to_le_bytes());
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&header)?;
+        file.write_all(&dir)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        std::fs::rename(&self.tmp, &self.path)
     }
-    result
 }
 
-/// The directory for sections of these ids and lengths, laid out one
-/// after another from the end of the directory, each at a multiple of 8.
-fn directory_bytes(sections: &[(u32, u64)]) -> Vec<u8> {
-    let dir_len = sections.len() * DIR_ENTRY;
-    let mut at = (HEADER + dir_len) as u64;
-    let mut dir = Vec::with_capacity(dir_len);
-    for (id, len) in sections {
-        at = at.next_multiple_of(8);
-        dir.extend_from_slice(&id.to_le_bytes());
-        dir.extend_from_slice(&0u32.to_le_bytes());
-        dir.extend_from_slice(&at.to_le_bytes());
-        dir.extend_from_slice(&len.to_le_bytes());
-        at += len;
+impl Drop for ImageWriter {
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
-    dir
 }
 
 /// A writer that keeps the CRC-32 and the count of what passes through.

@@ -123,13 +123,8 @@ impl<const N: usize> HashIndex<N> {
         HashIndex { records, wild }
     }
 
-    /// Bytes of the table in image layout.
-    pub(crate) fn image_len(&self) -> u64 {
-        (self.len() * stride::<N>()) as u64
-    }
-
     /// Write the records in image layout.
-    pub(crate) fn write_to(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    pub(crate) fn write_to(&self, out: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
         for i in 0..self.len() {
             let (size, digest, name) = self.records.get(i);
             out.write_all(&size.to_le_bytes())?;

@@ -36,6 +36,7 @@ mod digests;
 mod filetypes;
 mod hashindex;
 mod logical;
+mod spill;
 
 pub use body::ObjectContext;
 pub use container::Member;
@@ -47,7 +48,7 @@ use bolwerk_sigs::{
 };
 
 use crate::body::{BodyMatcher, Owner, Pattern};
-use crate::compiled::{ImageError, Meta, NameTable};
+use crate::compiled::{ImageError, NameTable};
 use crate::container::ContainerMatcher;
 use crate::digests::Digests;
 use crate::filetypes::FileTypeRules;
@@ -162,15 +163,7 @@ impl Engine {
         notes: &[String],
         path: &Path,
     ) -> (Engine, std::io::Result<()>) {
-        let meta = compiled::encode_meta(&Meta {
-            sources: set.sources.iter().map(Into::into).collect(),
-            stats: (&set.stats).into(),
-            bodies: set.bodies.clone(),
-            logical: set.logical.clone(),
-            containers: set.container_sigs.clone(),
-            file_types: set.file_types.clone(),
-            notes: notes.to_vec(),
-        });
+        let meta = compiled::encode_meta(&set, notes);
         let engine = Engine::build(set);
         let tables = [&engine.file, &engine.section, &engine.allow];
         let written = compiled::write(path, tables, &engine.names, &meta);

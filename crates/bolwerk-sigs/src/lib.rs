@@ -66,7 +66,8 @@ pub use hex::encode as hex_encode;
 pub use ign::IgnoreList;
 pub use kind::DbKind;
 pub use loader::{
-    note, ContainerInfo, LoadOptions, LoadStats, Loader, SignatureSet, Source, FLEVEL,
+    note, ContainerInfo, HashTable, LoadOptions, LoadStats, Loader, SignatureSet, Source, Spill,
+    FLEVEL,
 };
 pub use logical::{
     parse_expr, ByteCompare, CountOp, Expr, LogicalParser, LogicalSig, NumberFormat, PcreFlags,

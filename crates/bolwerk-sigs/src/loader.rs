@@ -321,48 +321,144 @@ impl Loader {
     ///
     /// Files are parsed one after another, each on all cores, so the text
     /// held in memory stays bounded.
-    pub fn finish(mut self) -> (SignatureSet, Vec<Error>) {
+    pub fn finish(self) -> (SignatureSet, Vec<Error>) {
+        self.finish_to(None)
+            .expect("without a spill nothing is written")
+    }
+
+    /// Parse everything added as [`Loader::finish`] does, but hand the
+    /// hash records and names to `spill`, chunk by chunk in load order,
+    /// instead of keeping them: the returned set has no hash records and no
+    /// names (its other signatures name ids in `spill`'s order), so a
+    /// database of any size loads in the memory of one batch of text. An
+    /// error from `spill` stops the load.
+    pub fn finish_spilled(
+        self,
+        spill: &mut dyn Spill,
+    ) -> std::io::Result<(SignatureSet, Vec<Error>)> {
+        self.finish_to(Some(spill))
+    }
+
+    fn finish_to(
+        mut self,
+        mut spill: Option<&mut dyn Spill>,
+    ) -> std::io::Result<(SignatureSet, Vec<Error>)> {
         let mut set = SignatureSet {
             containers: std::mem::take(&mut self.containers),
             ..SignatureSet::default()
         };
         set.stats.ignore_entries = self.ignore.len() as u64;
+        let mut into = Target {
+            set: &mut set,
+            spill: spill.take(),
+            names: 0,
+            failed: None,
+        };
         for unit in &self.units {
-            if let Err(e) = load_unit(
-                &mut set,
-                unit,
-                &self.opts,
-                &self.ignore,
-                &mut self.diagnostics,
-            ) {
+            let ctx = Context {
+                opts: &self.opts,
+                ignore: &self.ignore,
+            };
+            if let Err(e) = load_unit(&mut into, unit, &ctx, &mut self.diagnostics) {
                 self.diagnostics.push(e.with_path(&unit.path));
             }
+            if let Some(e) = into.failed.take() {
+                return Err(e);
+            }
         }
-        (set, self.diagnostics)
+        Ok((set, self.diagnostics))
     }
 }
 
-/// Parse one unit straight into the set.
+/// Where [`Loader::finish_spilled`] puts the bulk of a database: hash
+/// records and names, one parsed chunk at a time, in load order.
+pub trait Spill {
+    /// The hash records of one chunk for `table`, their name ids final.
+    fn hashes(&mut self, table: HashTable, records: HashSet3) -> std::io::Result<()>;
+    /// The names of one chunk: the next ids, in order (`names`' id 0 is
+    /// the first id not yet given).
+    fn names(&mut self, names: &Names) -> std::io::Result<()>;
+}
+
+/// The purpose of a hash record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashTable {
+    /// Whole-file hashes.
+    File,
+    /// PE section hashes.
+    Section,
+    /// The allow list.
+    Allow,
+}
+
+/// What parsed chunks go into: the set, or the set and a spill.
+struct Target<'a, 's> {
+    set: &'a mut SignatureSet,
+    spill: Option<&'s mut dyn Spill>,
+    /// Names given so far.
+    names: u32,
+    /// The spill's first error; nothing is added after it.
+    failed: Option<std::io::Error>,
+}
+
+impl Target<'_, '_> {
+    /// Take a chunk's names and hash records; the shift of its name ids,
+    /// or `None` when there would be more than 2^32 names.
+    fn bulk(&mut self, table: HashTable, names: Names, hashes: HashSet3) -> Option<u32> {
+        let shift = self.names;
+        self.names = shift.checked_add(u32::try_from(names.len()).ok()?)?;
+        let Some(spill) = self.spill.as_mut() else {
+            self.set.names.append(names)?;
+            let to = match table {
+                HashTable::Section => &mut self.set.section_hashes,
+                HashTable::Allow => &mut self.set.allow,
+                HashTable::File => &mut self.set.file_hashes,
+            };
+            to.extend_shifted(hashes, shift);
+            return Some(shift);
+        };
+        let mut shifted = HashSet3::default();
+        shifted.extend_shifted(hashes, shift);
+        let written = spill.names(&names).and_then(|()| match shifted.len() {
+            0 => Ok(()),
+            _ => spill.hashes(table, shifted),
+        });
+        if let Err(e) = written {
+            self.failed.get_or_insert(e);
+        }
+        Some(shift)
+    }
+}
+
+/// The loader's settings a unit is parsed with.
+struct Context<'a> {
+    opts: &'a LoadOptions,
+    ignore: &'a IgnoreList,
+}
+
+/// Parse one unit straight into the set (and the spill).
 fn load_unit(
-    set: &mut SignatureSet,
+    into: &mut Target<'_, '_>,
     unit: &Unit,
-    opts: &LoadOptions,
-    ignore: &IgnoreList,
+    ctx: &Context<'_>,
     diags: &mut Vec<Error>,
 ) -> Result<(), Error> {
-    let first_name = set.names.len() as u32;
+    let first_name = into.names;
+    let table = match unit.kind {
+        DbKind::SectionHash | DbKind::SectionHashPua => HashTable::Section,
+        DbKind::Allow => HashTable::Allow,
+        _ => HashTable::File,
+    };
     let mut loaded = 0;
     let mut sink = |p: Parsed| {
-        let Some(shift) = set.names.append(p.names) else {
+        if into.failed.is_some() {
+            return;
+        }
+        let Some(shift) = into.bulk(table, p.names, p.hashes) else {
             diags.push(Error::malformed("more than 2^32 signature names").with_path(&unit.path));
             return;
         };
-        let table = match unit.kind {
-            DbKind::SectionHash | DbKind::SectionHashPua => &mut set.section_hashes,
-            DbKind::Allow => &mut set.allow,
-            _ => &mut set.file_hashes,
-        };
-        table.extend_shifted(p.hashes, shift);
+        let set = &mut *into.set;
         set.bodies.extend(p.bodies.into_iter().map(|mut b| {
             b.name.0 += shift;
             b
@@ -385,6 +481,7 @@ fn load_unit(
                 .map(|(line, e)| e.with_path(&unit.path).with_line(line)),
         );
     };
+    let (opts, ignore) = (ctx.opts, ctx.ignore);
     match &unit.data {
         UnitData::File(p) => {
             parse_kind(std::fs::File::open(p)?, unit.kind, opts, ignore, &mut sink)?
@@ -392,7 +489,7 @@ fn load_unit(
         UnitData::Bytes(b) => parse_kind(b.as_slice(), unit.kind, opts, ignore, &mut sink)?,
         UnitData::Static(s) => parse_kind(s.as_bytes(), unit.kind, opts, ignore, &mut sink)?,
     }
-    set.sources.push(Source {
+    into.set.sources.push(Source {
         path: unit.path.clone(),
         kind: unit.kind,
         official: unit.official,

@@ -1,8 +1,8 @@
 //! Parsing signature files in bounded memory on all cores.
 //!
-//! A file is read in batches of [`BATCH_BYTES`] cut at a line end; each
-//! batch is split into chunks of [`CHUNK_BYTES`] that are parsed in
-//! parallel, each into its own records and [`Names`] segment. Chunk results
+//! A file is read in batches of one [`CHUNK_BYTES`] chunk per thread (at
+//! most [`BATCH_BYTES`]) cut at a line end; each batch is split into chunks
+//! that are parsed in parallel, each into its own records and [`Names`] segment. Chunk results
 //! are handed to a sink in file order, with line numbers counted from the
 //! start of the file, so the outcome is that of a sequential parse. The sink
 //! appends records straight to the final tables: the text of one batch is in
@@ -75,10 +75,11 @@ pub(crate) fn parse_stream<F>(
 where
     F: Fn(&[u8]) -> Parsed + Sync,
 {
+    let batch = (CHUNK_BYTES * rayon::current_num_threads()).clamp(2 * CHUNK_BYTES, BATCH_BYTES);
     let mut buf: Vec<u8> = Vec::new();
     let mut base = 0;
     loop {
-        let eof = fill(&mut r, &mut buf, BATCH_BYTES)?;
+        let eof = fill(&mut r, &mut buf, batch)?;
         let cut = if eof {
             buf.len()
         } else {
