@@ -129,6 +129,7 @@ impl FileType {
                 | FileType::Rtf
                 | FileType::Pdf
                 | FileType::Text
+                | FileType::Unknown
         )
     }
 }

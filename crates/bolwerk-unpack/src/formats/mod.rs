@@ -20,6 +20,7 @@ mod pdf;
 mod pe;
 mod rtf;
 mod sevenz;
+mod sfx;
 mod sis;
 mod szdd;
 mod tnef;
@@ -57,7 +58,13 @@ pub(crate) fn dispatch(
         FileType::Pdf => pdf::read(data, budget, visit),
         FileType::MsExe => executable(data, budget, visit),
         FileType::Rtf => rtf::read(data, budget, visit),
-        FileType::Text => mail::uu_blocks(data, budget, visit).map(|_| ()),
+        FileType::Text => {
+            if mail::uu_blocks(data, budget, visit)?.is_break() {
+                return Ok(());
+            }
+            sfx::read(data, budget, visit)
+        }
+        FileType::Unknown => sfx::read(data, budget, visit),
         _ => Ok(()),
     }
 }

@@ -255,3 +255,36 @@ fn same_output_as_clamscan_on_the_formats_read() {
         );
     }
 }
+
+/// Archives and documents behind other bytes (random bytes, a line of
+/// text): found where clamscan finds them (zip, 7z, cab, ARJ, PDF) and not
+/// where it does not (gzip).
+#[test]
+fn archives_behind_other_bytes_are_found_as_clamscan_finds_them() {
+    let d = Dir::new();
+    let junk: Vec<u8> = (0..30u32).map(|i| (i * 97 + 13) as u8 ^ 0xa5).collect();
+    let files = [
+        "clam.zip",
+        "clam.7z",
+        "clam.cab",
+        "clam.arj",
+        "clam.pdf",
+        "clam.tar.gz",
+    ];
+    for f in files {
+        let data = std::fs::read(testfiles().join(f)).unwrap();
+        d.write(&format!("junk.{f}"), [junk.as_slice(), &data].concat());
+        d.write(
+            &format!("text.{f}"),
+            [b"hello text here\n".as_slice(), &data].concat(),
+        );
+    }
+    let cvd = test3_cvd();
+    let out = same_as_clamscan(
+        d.path(),
+        &["--no-summary", "-d", cvd.to_str().unwrap(), "."],
+    );
+    let found = out.iter().filter(|l| l.ends_with("FOUND")).count();
+    assert_eq!(found, 10, "{out:?}");
+    assert!(out.contains("./junk.clam.tar.gz: OK"));
+}

@@ -17,6 +17,7 @@ mod nrv;
 mod upx;
 mod yc;
 
+pub(crate) use embedded::zip_members;
 use headers::Headers;
 
 /// An unpacker: the packer's name (as the child's name) and the rebuilt

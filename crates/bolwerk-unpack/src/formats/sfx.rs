@@ -1,0 +1,100 @@
+//! Archives and documents inside data of no container type: a zip, 7z,
+//! cabinet, ARJ archive or PDF document after other bytes (a
+//! self-extracting stub, a header, junk), found by its magic anywhere past
+//! offset 0 and read from there, as ClamAV's `*-SFX` file-type rules do
+//! for binary data and text (measured with clamscan 1.4.6: EICAR in a zip,
+//! and Debian's `clam.7z`, `clam.cab`, `clam.arj` and `clam.pdf`, behind 30
+//! random bytes or a line of text are found; a gzip or tar.gz there is not,
+//! and neither is here).
+//!
+//! Each candidate is validated by its reader; bytes that only look like a
+//! header are skipped. Zip members are read one local header at a time (as
+//! in PE files); the other formats are read whole from their magic. At most
+//! [`MAX_CANDIDATES`] candidates of each other format are tried.
+
+use std::cell::Cell;
+use std::sync::LazyLock;
+
+use memchr::memmem;
+
+use crate::budget::Budget;
+use crate::container::{UnpackError, Visit};
+use crate::formats::{arj, cab, pdf, pe::zip_members, sevenz};
+use crate::Child;
+
+/// Candidates of each format other than zip examined per object.
+pub(crate) const MAX_CANDIDATES: usize = 64;
+
+/// A format found by its magic, and its reader.
+struct Magic {
+    bytes: &'static [u8],
+    read: fn(&[u8], &mut Budget, &mut Visit<'_>) -> Result<(), UnpackError>,
+}
+
+const MAGICS: &[Magic] = &[
+    Magic {
+        bytes: b"7z\xbc\xaf\x27\x1c",
+        read: sevenz::read,
+    },
+    Magic {
+        bytes: b"MSCF\0\0\0\0",
+        read: cab::read,
+    },
+    Magic {
+        bytes: b"\x60\xea",
+        read: arj::read,
+    },
+    Magic {
+        bytes: b"%PDF-",
+        read: pdf::read,
+    },
+];
+
+static FINDERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
+    MAGICS
+        .iter()
+        .map(|m| memmem::Finder::new(m.bytes))
+        .collect()
+});
+
+/// Visit what is embedded in `data` past offset 0: zip members, then the
+/// other formats in the order of their magic.
+pub(crate) fn read(
+    data: &[u8],
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<(), UnpackError> {
+    if zip_members(data, budget, visit)?.is_break() {
+        return Ok(());
+    }
+    let Some(body) = data.get(1..) else {
+        return Ok(());
+    };
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for (m, finder) in FINDERS.iter().enumerate() {
+        hits.extend(
+            finder
+                .find_iter(body)
+                .take(MAX_CANDIDATES)
+                .map(|at| (at + 1, m)),
+        );
+    }
+    hits.sort_unstable();
+    let stopped = Cell::new(false);
+    let mut watch = |child: Child, budget: &mut Budget| {
+        let flow = visit(child, budget);
+        stopped.set(stopped.get() || flow.is_break());
+        flow
+    };
+    for (at, m) in hits {
+        match (MAGICS[m].read)(&data[at..], budget, &mut watch) {
+            // Bytes that only look like the format end that candidate.
+            Ok(()) | Err(UnpackError::Malformed(_) | UnpackError::Encrypted) => {}
+            Err(limit) => return Err(limit),
+        }
+        if stopped.get() {
+            break;
+        }
+    }
+    Ok(())
+}
