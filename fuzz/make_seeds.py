@@ -223,3 +223,37 @@ if shutil.which("hivexregedit"):
         subprocess.run(["hivexregedit", "--merge", hive, "--prefix", "HKEY_LOCAL_MACHINE\\SOFTWARE", reg], check=True)
         with open(hive, "rb") as f:
             write("inventory_hive", "software", f.read())
+
+# WWPack32 streams for unpack_wwpack (which builds the file around them): flag bits most
+# significant first in little-endian dwords, each dword placed as soon as the previous one
+# is used up, literal bytes between them where the reader has got to.
+def ww_stream(steps):
+    out, words, word, nbits = bytearray(4), [0], 0, 0
+    for kind, value in steps:
+        if kind == "lit":
+            out.append(value)
+            continue
+        for c in value:
+            word |= (c == "1") << (31 - nbits)
+            nbits += 1
+            if nbits == 32:
+                struct.pack_into("<I", out, words[-1], word)
+                words.append(len(out))
+                out += bytes(4)
+                word, nbits = 0, 0
+    struct.pack_into("<I", out, words[-1], word)
+    return bytes(out)
+
+END = ("bits", "1" "11" "11" "111111111")
+lits = [x for b in b"WWPack seed " for x in (("bits", "0"), ("lit", b))]
+write("unpack_wwpack", "literals", ww_stream(lits + [END]))
+write("unpack_wwpack", "short-matches", ww_stream(lits + [
+    ("bits", "1" "11" "00" "01011"),            # 2 bytes from 12 back
+    ("bits", "1" "01" "000" "00111"),           # 3 bytes, 3-bit class 0: 8 back
+    ("bits", "1" "10" "011" "0" "00000011"),    # 4 bytes, class 3: 228 back (too far)
+    END]))
+write("unpack_wwpack", "long-match", ww_stream(lits + [
+    ("bits", "1" "00" "000" "01011" "1" "001"),  # code 0: 12 back, length 7
+    ("bits", "1" "00" "000" "00000" "0" "1"),    # code 0: 1 back, length 6
+    ("bits", "1" "00" "000" "00000" "1" "000" "0000" "0" "0" "0" "00000001000000"),  # length 64
+    END]))

@@ -79,6 +79,34 @@ fn yc_decrypts_to_upx() {
 }
 
 #[test]
+fn wwpack_block_then_zip_member() {
+    let objects = finds_clam_exe("clam-wwpack.exe");
+    assert_eq!(objects[0].0, "/(WWPack)");
+    assert_eq!(objects[1].0, "/(WWPack)/clam.exe");
+}
+
+/// The stream zeroed (literals until it runs out), its length in dwords
+/// past the image, its destination before the image: nothing unpacked.
+#[test]
+fn wwpack_damaged_blocks_are_refused() {
+    let data = testfile("clam-wwpack.exe");
+    let record = 0xc00 + 0x2a1;
+    let mut zeroed = data.clone();
+    zeroed[0xa00..0xb8c].fill(0);
+    let mut long = data.clone();
+    long[record + 8..record + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut before = data.clone();
+    before[record..record + 4].copy_from_slice(&0x6000u32.to_le_bytes());
+    for bad in [zeroed, long, before] {
+        let objects = walk(&bad);
+        assert!(
+            !objects.iter().any(|(n, _)| n.starts_with("/(WWPack)")),
+            "{objects:?}"
+        );
+    }
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -92,6 +120,7 @@ fn damaged_packed_files() {
         "clam-fsg.exe",
         "clam-mew.exe",
         "clam-yc.exe",
+        "clam-wwpack.exe",
     ] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
