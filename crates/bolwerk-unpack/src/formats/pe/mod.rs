@@ -14,6 +14,7 @@ mod embedded;
 mod headers;
 mod mew;
 mod nrv;
+mod petite;
 mod upx;
 mod wwpack;
 mod yc;
@@ -30,6 +31,7 @@ const UNPACKERS: &[Unpacker] = &[
     mew::unpack,
     yc::unpack,
     wwpack::unpack,
+    petite::unpack,
     upx::unpack_guessed,
 ];
 
