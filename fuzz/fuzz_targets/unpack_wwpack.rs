@@ -87,4 +87,4 @@ fn wwpack_file(stream: &[u8]) -> Vec<u8> {
     f
 }
 
-fuzz_target!(|data: &[u8]| { bolwerk_fuzz::unpack_as(&wwpack_file(data), &[FileType::MsExe]) });
+fuzz_target!(|data: &[u8]| bolwerk_fuzz::unpack_as(&wwpack_file(data), &[FileType::MsExe]));
