@@ -223,3 +223,94 @@ if shutil.which("hivexregedit"):
         subprocess.run(["hivexregedit", "--merge", hive, "--prefix", "HKEY_LOCAL_MACHINE\\SOFTWARE", reg], check=True)
         with open(hive, "rb") as f:
             write("inventory_hive", "software", f.read())
+
+# WWPack32 streams for unpack_wwpack (which builds the file around them): flag bits most
+# significant first in little-endian dwords, each dword placed as soon as the previous one
+# is used up, literal bytes between them where the reader has got to.
+def ww_stream(steps):
+    out, words, word, nbits = bytearray(4), [0], 0, 0
+    for kind, value in steps:
+        if kind == "lit":
+            out.append(value)
+            continue
+        for c in value:
+            word |= (c == "1") << (31 - nbits)
+            nbits += 1
+            if nbits == 32:
+                struct.pack_into("<I", out, words[-1], word)
+                words.append(len(out))
+                out += bytes(4)
+                word, nbits = 0, 0
+    struct.pack_into("<I", out, words[-1], word)
+    return bytes(out)
+
+END = ("bits", "1" "11" "11" "111111111")
+lits = [x for b in b"WWPack seed " for x in (("bits", "0"), ("lit", b))]
+write("unpack_wwpack", "literals", ww_stream(lits + [END]))
+write("unpack_wwpack", "short-matches", ww_stream(lits + [
+    ("bits", "1" "11" "00" "01011"),            # 2 bytes from 12 back
+    ("bits", "1" "01" "000" "00111"),           # 3 bytes, 3-bit class 0: 8 back
+    ("bits", "1" "10" "011" "0" "00000011"),    # 4 bytes, class 3: 228 back (too far)
+    END]))
+write("unpack_wwpack", "long-match", ww_stream(lits + [
+    ("bits", "1" "00" "000" "01011" "1" "001"),  # code 0: 12 back, length 7
+    ("bits", "1" "00" "000" "00000" "0" "1"),    # code 0: 1 back, length 6
+    ("bits", "1" "00" "000" "00000" "1" "000" "0000" "0" "0" "0" "00000001000000"),  # length 64
+    END]))
+
+# Petite 2.2 streams for unpack_petite: three bytes of unpacked size, then the stream: a
+# literal byte, then flag bits most significant first from bytes fetched when the first of
+# their bits is needed; literals XORed with the low byte of the count still to unpack.
+class PetiteStream:
+    def __init__(self, size, first):
+        self.size, self.at, self.out = size, 1, bytearray([first])
+        self.byte_at, self.nbits = None, 8
+
+    def bit(self, b):
+        if self.nbits == 8:
+            self.byte_at, self.nbits = len(self.out), 0
+            self.out.append(0)
+        self.out[self.byte_at] |= b << (7 - self.nbits)
+        self.nbits += 1
+
+    def gamma(self, v):
+        digits = bin(v)[3:]
+        for i, d in enumerate(digits):
+            self.bit(int(d))
+            self.bit(int(i + 1 < len(digits)))
+
+    def literal(self, b):
+        self.bit(0)
+        self.out.append(b ^ ((self.size - self.at) & 0xff))
+        self.at += 1
+
+    def match(self, dist, length, low_bits=5):
+        self.bit(1)
+        v = dist - 1
+        self.gamma((v >> low_bits) + 3)
+        for i in reversed(range(low_bits)):
+            self.bit((v >> i) & 1)
+        length -= 1  # a near new distance adds 1
+        if length <= 3:
+            self.bit(length >> 1), self.bit(length & 1)
+        else:
+            self.bit(0), self.bit(0)
+            self.gamma(length - 2)
+        self.at += length + 1
+
+    def seed(self):
+        return self.size.to_bytes(3, "little") + bytes(self.out)
+
+text = b"Petite seed!"
+s = PetiteStream(len(text), text[0])
+for b in text[1:]:
+    s.literal(b)
+write("unpack_petite", "literals", s.seed())
+s = PetiteStream(24, text[0])
+for b in text[1:]:
+    s.literal(b)
+s.match(12, 12)
+write("unpack_petite", "match", s.seed())
+s = PetiteStream(0x10000, ord("a"))  # 7 low distance bits from 64 KiB on
+s.match(1, 0xffff, low_bits=7)
+write("unpack_petite", "large", s.seed())

@@ -70,9 +70,9 @@ testfile! {
     mew => "clam-mew.exe";
     nsis => "clam-nsis.exe";
     pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
-    petite => "clam-petite.exe", ignore = "Petite is not unpacked yet";
+    petite => "clam-petite.exe";
     upack => "clam-upack.exe", ignore = "Upack is not unpacked yet";
-    wwpack => "clam-wwpack.exe", ignore = "WWPack is not unpacked yet";
+    wwpack => "clam-wwpack.exe";
     yc => "clam-yc.exe";
     autoit_ea05 => "clam.ea05.exe";
     autoit_ea06 => "clam.ea06.exe";

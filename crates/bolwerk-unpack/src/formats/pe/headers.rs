@@ -131,3 +131,40 @@ pub(crate) fn rebuild(
     }
     Some(out)
 }
+
+/// The sections' raw data at their RVAs, in a memory image of `size`
+/// bytes (what lies past it is left out).
+pub(crate) fn map_sections(data: &[u8], h: &Headers, size: usize) -> Vec<u8> {
+    let mut image = vec![0u8; size];
+    for s in &h.sections {
+        let from = (s.raw as usize).min(data.len());
+        let to = from.saturating_add(s.rsize as usize).min(data.len());
+        let at = (s.rva as usize).min(size);
+        let n = (to - from).min(size - at);
+        image[at..at + n].copy_from_slice(&data[from..from + n]);
+    }
+    image
+}
+
+/// [`rebuild`] for a loader that unpacks into a memory image laid out
+/// from RVA 0: the image from the first section to the end of the other
+/// sections or to `end`, whichever is further, leaving out the loader's
+/// own section (the one holding the entry point) when it is last.
+pub(crate) fn rebuild_unpacked(
+    data: &[u8],
+    h: &Headers,
+    image: &[u8],
+    end: usize,
+    limit: u64,
+) -> Option<Vec<u8>> {
+    let base = h.sections.iter().map(|s| s.rva).min()?;
+    let mut end = end;
+    for s in &h.sections {
+        let s_end = s.rva.saturating_add(s.vsize.max(s.rsize));
+        if !(s.rva..s_end).contains(&h.entry) {
+            end = end.max(s_end as usize);
+        }
+    }
+    let body = image.get(base as usize..end.min(image.len()))?;
+    rebuild(data, h, base, body, limit)
+}

@@ -14,7 +14,9 @@ mod embedded;
 mod headers;
 mod mew;
 mod nrv;
+mod petite;
 mod upx;
+mod wwpack;
 mod yc;
 
 pub(crate) use embedded::zip_members;
@@ -25,7 +27,14 @@ use headers::Headers;
 type Unpacker = fn(&[u8], &Headers, u64) -> Option<(&'static str, Vec<u8>)>;
 
 /// In order: packers told by their code first, UPX's layout guessed last.
-const UNPACKERS: &[Unpacker] = &[upx::unpack, mew::unpack, yc::unpack, upx::unpack_guessed];
+const UNPACKERS: &[Unpacker] = &[
+    upx::unpack,
+    mew::unpack,
+    yc::unpack,
+    wwpack::unpack,
+    petite::unpack,
+    upx::unpack_guessed,
+];
 
 /// Visit what a PE file holds: its unpacked image when a packer is
 /// recognised, then embedded PE files and zip members.

@@ -79,6 +79,63 @@ fn yc_decrypts_to_upx() {
 }
 
 #[test]
+fn wwpack_block_then_zip_member() {
+    let objects = finds_clam_exe("clam-wwpack.exe");
+    assert_eq!(objects[0].0, "/(WWPack)");
+    assert_eq!(objects[1].0, "/(WWPack)/clam.exe");
+}
+
+#[test]
+fn petite_records_then_zip_member() {
+    let objects = finds_clam_exe("clam-petite.exe");
+    assert_eq!(objects[0].0, "/(Petite)");
+    assert_eq!(objects[1].0, "/(Petite)/clam.exe");
+}
+
+/// The stream zeroed (literals until it runs out), its length in dwords
+/// past the image, its destination before the image: nothing unpacked.
+#[test]
+fn wwpack_damaged_blocks_are_refused() {
+    let data = testfile("clam-wwpack.exe");
+    let record = 0xc00 + 0x2a1;
+    let mut zeroed = data.clone();
+    zeroed[0xa00..0xb8c].fill(0);
+    let mut long = data.clone();
+    long[record + 8..record + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut before = data.clone();
+    before[record..record + 4].copy_from_slice(&0x6000u32.to_le_bytes());
+    for bad in [zeroed, long, before] {
+        let objects = walk(&bad);
+        assert!(
+            !objects.iter().any(|(n, _)| n.starts_with("/(WWPack)")),
+            "{objects:?}"
+        );
+    }
+}
+
+/// A record's stream all ones (a gamma number that does not end), a move
+/// past the image, a block larger than the image: nothing unpacked. (A
+/// stream of zeros is a valid one: literals.)
+#[test]
+fn petite_damaged_records_are_refused() {
+    let data = testfile("clam-petite.exe");
+    let table = 0x400 + 0x1b8;
+    let mut ones = data.clone();
+    ones[0x800 + 0x455..0xe00].fill(0xff);
+    let mut moved = data.clone();
+    moved[table + 16..table + 20].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+    let mut large = data.clone();
+    large[table + 4..table + 8].copy_from_slice(&0x10_0000u32.to_le_bytes());
+    for bad in [ones, moved, large] {
+        let objects = walk(&bad);
+        assert!(
+            !objects.iter().any(|(n, _)| n.starts_with("/(Petite)")),
+            "{objects:?}"
+        );
+    }
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -92,6 +149,8 @@ fn damaged_packed_files() {
         "clam-fsg.exe",
         "clam-mew.exe",
         "clam-yc.exe",
+        "clam-wwpack.exe",
+        "clam-petite.exe",
     ] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
