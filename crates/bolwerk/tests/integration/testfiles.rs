@@ -65,7 +65,7 @@ testfile! {
     binhex => "clam.exe.binhex";
     tnef => "clam.tnef";
     upx => "clam-upx.exe";
-    aspack => "clam-aspack.exe", ignore = "ASPack is not unpacked yet";
+    aspack => "clam-aspack.exe";
     fsg => "clam-fsg.exe";
     mew => "clam-mew.exe";
     nsis => "clam-nsis.exe";

@@ -10,6 +10,7 @@ use crate::budget::Budget;
 use crate::container::{emit, UnpackError, Visit};
 
 mod aplib;
+mod aspack;
 mod embedded;
 mod headers;
 mod mew;
@@ -24,7 +25,13 @@ use headers::Headers;
 type Unpacker = fn(&[u8], &Headers, u64) -> Option<(&'static str, Vec<u8>)>;
 
 /// In order: packers told by their code first, UPX's layout guessed last.
-const UNPACKERS: &[Unpacker] = &[upx::unpack, mew::unpack, yc::unpack, upx::unpack_guessed];
+const UNPACKERS: &[Unpacker] = &[
+    upx::unpack,
+    mew::unpack,
+    yc::unpack,
+    aspack::unpack,
+    upx::unpack_guessed,
+];
 
 /// Visit what a PE file holds: its unpacked image when a packer is
 /// recognised, then embedded PE files and zip members.

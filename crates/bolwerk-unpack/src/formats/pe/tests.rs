@@ -79,6 +79,16 @@ fn yc_decrypts_to_upx() {
 }
 
 #[test]
+fn aspack_blocks_then_embedded_pe() {
+    let objects = finds_clam_exe("clam-aspack.exe");
+    assert_eq!(objects[0].0, "/(ASPack)");
+    // ClamAV's rebuilt file packs the sections closer (it names 16864);
+    // the image here keeps them at their RVAs.
+    assert_eq!(objects[1].0, "/(ASPack)/(embedded PE at 19936)");
+    assert_eq!(objects[1].1, CLAM_EXE_MD5);
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -92,6 +102,7 @@ fn damaged_packed_files() {
         "clam-fsg.exe",
         "clam-mew.exe",
         "clam-yc.exe",
+        "clam-aspack.exe",
     ] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
