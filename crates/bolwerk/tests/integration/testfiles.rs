@@ -71,7 +71,7 @@ testfile! {
     nsis => "clam-nsis.exe";
     pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
     petite => "clam-petite.exe", ignore = "Petite is not unpacked yet";
-    upack => "clam-upack.exe", ignore = "Upack is not unpacked yet";
+    upack => "clam-upack.exe";
     wwpack => "clam-wwpack.exe", ignore = "WWPack is not unpacked yet";
     yc => "clam-yc.exe";
     autoit_ea05 => "clam.ea05.exe";

@@ -15,6 +15,7 @@ mod embedded;
 mod headers;
 mod mew;
 mod nrv;
+mod upack;
 mod upx;
 mod yc;
 
@@ -30,6 +31,7 @@ const UNPACKERS: &[Unpacker] = &[
     mew::unpack,
     yc::unpack,
     aspack::unpack,
+    upack::unpack,
     upx::unpack_guessed,
 ];
 

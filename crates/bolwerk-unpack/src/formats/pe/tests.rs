@@ -89,6 +89,13 @@ fn aspack_blocks_then_embedded_pe() {
 }
 
 #[test]
+fn upack_lzma_then_zip_member() {
+    let objects = finds_clam_exe("clam-upack.exe");
+    assert_eq!(objects[0].0, "/(Upack)");
+    assert_eq!(objects[1].0, "/(Upack)/clam.exe");
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -103,6 +110,7 @@ fn damaged_packed_files() {
         "clam-mew.exe",
         "clam-yc.exe",
         "clam-aspack.exe",
+        "clam-upack.exe",
     ] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
