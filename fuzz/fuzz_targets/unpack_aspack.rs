@@ -46,12 +46,17 @@ fn wrap(data: &[u8]) -> Vec<u8> {
     put(&mut pe, opt + 56, &(rva2 as u32 + 0x1000).to_le_bytes());
     put(&mut pe, opt + 60, &0x200u32.to_le_bytes());
     let sect = opt + 0xe0;
-    for (i, (rva, vsize, raw, size)) in [(0x1000, vsize1, 0x400, raw1), (rva2, 0x1000, 0x200, 0x200)]
-        .into_iter()
-        .enumerate()
+    for (i, (rva, vsize, raw, size)) in
+        [(0x1000, vsize1, 0x400, raw1), (rva2, 0x1000, 0x200, 0x200)]
+            .into_iter()
+            .enumerate()
     {
         let s = sect + 40 * i;
-        put(&mut pe, s, if i == 0 { b".data\0\0\0" } else { b".aspack\0" });
+        put(
+            &mut pe,
+            s,
+            if i == 0 { b".data\0\0\0" } else { b".aspack\0" },
+        );
         put(&mut pe, s + 8, &(vsize as u32).to_le_bytes());
         put(&mut pe, s + 12, &(rva as u32).to_le_bytes());
         put(&mut pe, s + 16, &(size as u32).to_le_bytes());
