@@ -95,6 +95,20 @@ fn upack_lzma_then_zip_member() {
     assert_eq!(objects[1].0, "/(Upack)/clam.exe");
 }
 
+/// A packed stream cut short: the unpacker gives up or hands on a
+/// damaged image, and clam.exe does not come out.
+#[test]
+fn truncated_streams_lose_clam_exe() {
+    for (name, cut) in [("clam-aspack.exe", 0xb00), ("clam-upack.exe", 0x500)] {
+        let data = testfile(name);
+        let objects = walk(&data[..cut]);
+        assert!(
+            objects.iter().all(|(_, md5)| md5 != CLAM_EXE_MD5),
+            "{name} cut at {cut:#x}: {objects:#?}"
+        );
+    }
+}
+
 #[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
