@@ -65,13 +65,13 @@ testfile! {
     binhex => "clam.exe.binhex";
     tnef => "clam.tnef";
     upx => "clam-upx.exe";
-    aspack => "clam-aspack.exe", ignore = "ASPack is not unpacked yet";
+    aspack => "clam-aspack.exe";
     fsg => "clam-fsg.exe";
     mew => "clam-mew.exe";
     nsis => "clam-nsis.exe";
     pespin => "clam-pespin.exe", ignore = "PESpin is not unpacked yet";
     petite => "clam-petite.exe";
-    upack => "clam-upack.exe", ignore = "Upack is not unpacked yet";
+    upack => "clam-upack.exe";
     wwpack => "clam-wwpack.exe";
     yc => "clam-yc.exe";
     autoit_ea05 => "clam.ea05.exe";

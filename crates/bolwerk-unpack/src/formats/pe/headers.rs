@@ -27,6 +27,7 @@ pub(crate) struct Headers {
     pub image_base: u32,
     pub size_of_image: u32,
     pub size_of_headers: u32,
+    pub file_alignment: u32,
     /// File offset of the first section header.
     pub sect_table: u32,
     pub sections: Vec<Sect>,
@@ -71,6 +72,7 @@ impl Headers {
             image_base: u32_at(28)?,
             size_of_image: u32_at(56)?,
             size_of_headers: u32_at(60)?,
+            file_alignment: u32_at(36)?,
             sect_table: u32::try_from(sect_table).ok()?,
             sections,
         })

@@ -10,11 +10,13 @@ use crate::budget::Budget;
 use crate::container::{emit, UnpackError, Visit};
 
 mod aplib;
+mod aspack;
 mod embedded;
 mod headers;
 mod mew;
 mod nrv;
 mod petite;
+mod upack;
 mod upx;
 mod wwpack;
 mod yc;
@@ -33,6 +35,8 @@ const UNPACKERS: &[Unpacker] = &[
     yc::unpack,
     wwpack::unpack,
     petite::unpack,
+    aspack::unpack,
+    upack::unpack,
     upx::unpack_guessed,
 ];
 

@@ -136,6 +136,37 @@ fn petite_damaged_records_are_refused() {
 }
 
 #[test]
+fn aspack_blocks_then_embedded_pe() {
+    let objects = finds_clam_exe("clam-aspack.exe");
+    assert_eq!(objects[0].0, "/(ASPack)");
+    // ClamAV's rebuilt file packs the sections closer (it names 16864);
+    // the image here keeps them at their RVAs.
+    assert_eq!(objects[1].0, "/(ASPack)/(embedded PE at 19936)");
+    assert_eq!(objects[1].1, CLAM_EXE_MD5);
+}
+
+#[test]
+fn upack_lzma_then_zip_member() {
+    let objects = finds_clam_exe("clam-upack.exe");
+    assert_eq!(objects[0].0, "/(Upack)");
+    assert_eq!(objects[1].0, "/(Upack)/clam.exe");
+}
+
+/// A packed stream cut short: the unpacker gives up or hands on a
+/// damaged image, and clam.exe does not come out.
+#[test]
+fn truncated_streams_lose_clam_exe() {
+    for (name, cut) in [("clam-aspack.exe", 0xb00), ("clam-upack.exe", 0x500)] {
+        let data = testfile(name);
+        let objects = walk(&data[..cut]);
+        assert!(
+            objects.iter().all(|(_, md5)| md5 != CLAM_EXE_MD5),
+            "{name} cut at {cut:#x}: {objects:#?}"
+        );
+    }
+}
+
+#[test]
 fn plain_pe_has_no_children() {
     assert!(walk(&testfile("clam.exe")).is_empty());
 }
@@ -151,6 +182,8 @@ fn damaged_packed_files() {
         "clam-yc.exe",
         "clam-wwpack.exe",
         "clam-petite.exe",
+        "clam-aspack.exe",
+        "clam-upack.exe",
     ] {
         let data = testfile(name);
         for len in (0..data.len()).step_by(61) {
