@@ -29,7 +29,7 @@ use crate::compiled::{ImageWriter, META, NAMES_BYTES, NAMES_OFFSETS};
 use crate::hashindex::stride;
 
 /// Records of one table gathered before they are sorted and written.
-pub(crate) const RUN_BYTES: usize = 4 << 20;
+pub(crate) const RUN_BYTES: usize = 1 << 20;
 /// Records read ahead per run while merging.
 const READ_AHEAD: usize = 256;
 
