@@ -43,8 +43,8 @@ pub struct Request {
     /// write one.
     pub cache: bool,
     /// Hold only what the image maps (the daemon): the image is compiled
-    /// with the bulk of the databases spilled to disk (see
-    /// [`crate::spill`]), so compiling needs the memory of one batch of
+    /// with the bulk of the databases spilled to disk as sorted runs beside
+    /// the image, so compiling needs the memory of one batch of
     /// text rather than of the whole database, and then mapped. Without a
     /// cache directory the engine is built in memory.
     pub prefer_mapped: bool,
