@@ -14,6 +14,9 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .filter_map(|f| std::str::from_utf8(f).ok())
             .any(|name| list.ignores(name, data));
-        assert!(hit || fields.len() == 2, "entry from {data:?} ignores nothing");
+        assert!(
+            hit || fields.len() == 2,
+            "entry from {data:?} ignores nothing"
+        );
     }
 });

@@ -8,7 +8,13 @@ use libfuzzer_sys::fuzz_target;
 // Any bytes as each feed format, then indexed and matched once: readers,
 // the index (regexes from the feed included) and matching must not panic.
 fuzz_target!(|data: &[u8]| {
-    for name in ["f.stix2", "f.json", "hash-iocs.txt", "filename-iocs.txt", "c2-iocs.txt"] {
+    for name in [
+        "f.stix2",
+        "f.json",
+        "hash-iocs.txt",
+        "filename-iocs.txt",
+        "c2-iocs.txt",
+    ] {
         let mut b = IndicatorsBuilder::new();
         b.min_score(0);
         let _ = b.add_bytes(name, data);

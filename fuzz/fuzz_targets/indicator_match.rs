@@ -20,7 +20,8 @@ fn set() -> &'static Indicators {
     static SET: OnceLock<Indicators> = OnceLock::new();
     SET.get_or_init(|| {
         let mut b = IndicatorsBuilder::new();
-        b.add_bytes("fuzz.stix2", FEED.as_bytes()).expect("a valid feed");
+        b.add_bytes("fuzz.stix2", FEED.as_bytes())
+            .expect("a valid feed");
         b.build().0
     })
 }

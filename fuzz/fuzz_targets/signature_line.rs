@@ -6,8 +6,7 @@
 
 use bolwerk_engine::{Engine, Member, ObjectContext, ScanOptions};
 use bolwerk_sigs::{
-    BodyParser, ContainerParser, FtmParser, IgnoreList, LogicalParser, Names, SignatureSet,
-    FLEVEL,
+    BodyParser, ContainerParser, FtmParser, IgnoreList, LogicalParser, Names, SignatureSet, FLEVEL,
 };
 use libfuzzer_sys::fuzz_target;
 

@@ -6,6 +6,7 @@
 //! its second the block's size in KiB), so mutations reach the decoder
 //! instead of the header checks.
 
+use bolwerk_fuzz::put;
 use bolwerk_unpack::FileType;
 use libfuzzer_sys::fuzz_target;
 
@@ -14,10 +15,6 @@ const ENTRY: [u8; 29] = [
     0x60, 0xe8, 0x03, 0x00, 0x00, 0x00, 0xe9, 0xeb, 0x04, 0x5d, 0x45, 0x55, 0xc3, 0xe8, 0x01, 0x00,
     0x00, 0x00, 0xeb, 0x5d, 0xbb, 0xed, 0xff, 0xff, 0xff, 0x03, 0xdd, 0x81, 0xeb,
 ];
-
-fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
-    out[at..at + bytes.len()].copy_from_slice(bytes);
-}
 
 /// A PE with the stream as section 1 (RVA 1000h) and the loader's
 /// landmarks in section 2 (RVA 2000h, entry 2001h, `ebp` 2013h).

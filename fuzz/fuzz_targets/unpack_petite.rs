@@ -7,6 +7,7 @@
 //! mutations reach the decoder rather than the packer's recognition
 //! (`unpack_pe` covers that).
 
+use bolwerk_fuzz::{put, put32, section};
 use bolwerk_unpack::FileType;
 use libfuzzer_sys::fuzz_target;
 
@@ -19,21 +20,6 @@ const LOADER: u32 = STREAM + STREAM_SIZE as u32;
 const LOADER_SIZE: usize = 0x200;
 const TABLE: u32 = 0x1b8;
 const IMAGE_BASE: u32 = 0x40_0000;
-
-fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
-    buf[at..at + bytes.len()].copy_from_slice(bytes);
-}
-
-fn put32(buf: &mut [u8], at: usize, v: u32) {
-    put(buf, at, &v.to_le_bytes());
-}
-
-fn section(buf: &mut [u8], at: usize, vsize: u32, rva: u32, rsize: usize, raw: usize) {
-    put32(buf, at + 8, vsize);
-    put32(buf, at + 12, rva);
-    put32(buf, at + 16, rsize as u32);
-    put32(buf, at + 20, raw as u32);
-}
 
 /// A Petite file with one block of `size` bytes unpacked from `stream`.
 fn petite_file(size: u32, stream: &[u8]) -> Vec<u8> {
@@ -52,22 +38,24 @@ fn petite_file(size: u32, stream: &[u8]) -> Vec<u8> {
     put32(&mut f, opt + 56, LOADER + 0x1000);
     put32(&mut f, opt + 60, HEADERS as u32);
     let table = opt + 0xe0;
-    section(&mut f, table, DEST_SIZE, DEST, 0, 0);
+    section(&mut f, table, b"", DEST_SIZE, DEST, 0, 0);
     section(
         &mut f,
         table + 40,
+        b"",
         STREAM_SIZE as u32,
         STREAM,
-        STREAM_SIZE,
-        HEADERS,
+        STREAM_SIZE as u32,
+        HEADERS as u32,
     );
     section(
         &mut f,
         table + 80,
+        b"",
         LOADER_SIZE as u32,
         LOADER,
-        LOADER_SIZE,
-        loader_raw,
+        LOADER_SIZE as u32,
+        loader_raw as u32,
     );
     put(&mut f, HEADERS, stream);
     let l = loader_raw;

@@ -6,15 +6,12 @@
 //! fix-ups, its second the output's size in KiB), so mutations reach the
 //! decoder instead of the loader checks.
 
+use bolwerk_fuzz::put;
 use bolwerk_unpack::FileType;
 use libfuzzer_sys::fuzz_target;
 
 const BASE: u32 = 0x40_0000;
 const OUT: u32 = 0x2_0000;
-
-fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
-    out[at..at + bytes.len()].copy_from_slice(bytes);
-}
 
 fn va(rva: u32) -> [u8; 4] {
     (BASE + rva).to_le_bytes()

@@ -5,6 +5,7 @@
 //! its banner and one block record, so that mutations reach the decoder
 //! rather than the packer's recognition (`unpack_pe` covers that).
 
+use bolwerk_fuzz::{put, put32, section};
 use bolwerk_unpack::FileType;
 use libfuzzer_sys::fuzz_target;
 
@@ -14,22 +15,6 @@ const DEST: u32 = 0x1000;
 const DEST_SIZE: u32 = 0x10000;
 const LOADER_RVA: u32 = DEST + DEST_SIZE;
 const LOADER_SIZE: usize = 0x400;
-
-fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
-    buf[at..at + bytes.len()].copy_from_slice(bytes);
-}
-
-fn put32(buf: &mut [u8], at: usize, v: u32) {
-    put(buf, at, &v.to_le_bytes());
-}
-
-fn section(buf: &mut [u8], at: usize, name: &[u8], vsize: u32, rva: u32, rsize: u32, raw: u32) {
-    put(buf, at, name);
-    put32(buf, at + 8, vsize);
-    put32(buf, at + 12, rva);
-    put32(buf, at + 16, rsize);
-    put32(buf, at + 20, raw);
-}
 
 /// A WWPack32 file whose one block's stream is `stream`.
 fn wwpack_file(stream: &[u8]) -> Vec<u8> {

@@ -25,3 +25,24 @@ pub fn unpack_as(data: &[u8], types: &[FileType]) {
         });
     }
 }
+
+/// Write `bytes` at `at` (the fuzz targets' files are built with room for
+/// everything they put).
+pub fn put(buf: &mut [u8], at: usize, bytes: &[u8]) {
+    buf[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+/// Write a little-endian u32 at `at`.
+pub fn put32(buf: &mut [u8], at: usize, v: u32) {
+    put(buf, at, &v.to_le_bytes());
+}
+
+/// Write a PE section header at `at`: name, virtual size and address, raw
+/// size and offset.
+pub fn section(buf: &mut [u8], at: usize, name: &[u8], vsize: u32, rva: u32, rsize: u32, raw: u32) {
+    put(buf, at, name);
+    put32(buf, at + 8, vsize);
+    put32(buf, at + 12, rva);
+    put32(buf, at + 16, rsize);
+    put32(buf, at + 20, raw);
+}

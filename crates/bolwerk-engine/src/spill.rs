@@ -36,7 +36,6 @@ const READ_AHEAD: usize = 256;
 /// The spill of one compile; see the module documentation.
 pub(crate) struct Spiller {
     dir: tempfile::TempDir,
-    run_bytes: usize,
     /// Per purpose (file, section, allow): MD5, SHA-1, SHA-256 runs.
     tables: [Runs3; 3],
     name_offsets: BufWriter<File>,
@@ -44,31 +43,33 @@ pub(crate) struct Spiller {
     names_total: u32,
 }
 
-#[derive(Default)]
 struct Runs3 {
     md5: Runs<16>,
     sha1: Runs<20>,
     sha256: Runs<32>,
 }
 
-/// One table's runs: records being gathered, and the file of sorted runs
-/// written so far with each run's first record and length.
-struct Runs<const N: usize> {
-    gathering: Vec<HashRecord<N>>,
-    file: Option<(PathBuf, BufWriter<File>)>,
-    runs: Vec<(u64, u64)>,
-    written: u64,
-}
-
-impl<const N: usize> Default for Runs<N> {
-    fn default() -> Self {
-        Runs {
-            gathering: Vec::new(),
-            file: None,
-            runs: Vec::new(),
-            written: 0,
+impl Runs3 {
+    /// The runs of table `t`, in files of `dir` named after it.
+    fn new(dir: &Path, t: usize, run_bytes: usize) -> Runs3 {
+        let path = |h: &str| dir.join(format!("{t}-{h}"));
+        Runs3 {
+            md5: Runs::new(path("md5"), run_bytes),
+            sha1: Runs::new(path("sha1"), run_bytes),
+            sha256: Runs::new(path("sha256"), run_bytes),
         }
     }
+}
+
+/// One table's runs: records being gathered, and the file of sorted runs
+/// (created with the first run) with each run's first record and length.
+struct Runs<const N: usize> {
+    path: PathBuf,
+    run_bytes: usize,
+    gathering: Vec<HashRecord<N>>,
+    file: Option<BufWriter<File>>,
+    runs: Vec<(u64, u64)>,
+    written: u64,
 }
 
 impl Spiller {
@@ -81,10 +82,10 @@ impl Spiller {
         let dir = spill_dir(image)?;
         let name_offsets = BufWriter::new(File::create_new(dir.path().join("name-offsets"))?);
         let name_bytes = BufWriter::new(File::create_new(dir.path().join("name-bytes"))?);
+        let tables = [0, 1, 2].map(|t| Runs3::new(dir.path(), t, run_bytes.max(1)));
         Ok(Spiller {
             dir,
-            run_bytes: run_bytes.max(1),
-            tables: Default::default(),
+            tables,
             name_offsets,
             name_bytes,
             names_total: 0,
@@ -100,11 +101,9 @@ impl Spiller {
         let mut w = ImageWriter::create(path)?;
         for (t, table) in self.tables.iter_mut().enumerate() {
             let id = t as u32 * 3;
-            let dir = self.dir.path();
-            let (run_bytes, name) = (self.run_bytes, |h: &str| dir.join(format!("{t}-{h}")));
-            table.md5.flush(&name("md5"), run_bytes, true)?;
-            table.sha1.flush(&name("sha1"), run_bytes, true)?;
-            table.sha256.flush(&name("sha256"), run_bytes, true)?;
+            table.md5.flush(true)?;
+            table.sha1.flush(true)?;
+            table.sha256.flush(true)?;
             w.section(id + 1, |w| table.md5.merge(w))?;
             w.section(id + 2, |w| table.sha1.merge(w))?;
             w.section(id + 3, |w| table.sha256.merge(w))?;
@@ -123,14 +122,10 @@ impl Spill for Spiller {
             HashTable::Section => 1,
             HashTable::Allow => 2,
         };
-        let dir = self.dir.path();
-        let name = |h: &str| dir.join(format!("{t}-{h}"));
         let runs = &mut self.tables[t];
-        runs.md5.gather(records.md5, &name("md5"), self.run_bytes)?;
-        runs.sha1
-            .gather(records.sha1, &name("sha1"), self.run_bytes)?;
-        runs.sha256
-            .gather(records.sha256, &name("sha256"), self.run_bytes)
+        runs.md5.gather(records.md5)?;
+        runs.sha1.gather(records.sha1)?;
+        runs.sha256.gather(records.sha256)
     }
 
     fn names(&mut self, names: &Names) -> std::io::Result<()> {
@@ -149,13 +144,19 @@ impl Spill for Spiller {
 }
 
 impl<const N: usize> Runs<N> {
+    fn new(path: PathBuf, run_bytes: usize) -> Self {
+        Runs {
+            path,
+            run_bytes,
+            gathering: Vec::new(),
+            file: None,
+            runs: Vec::new(),
+            written: 0,
+        }
+    }
+
     /// Add records; write a run when a run's worth is gathered.
-    fn gather(
-        &mut self,
-        mut records: Vec<HashRecord<N>>,
-        path: &Path,
-        run_bytes: usize,
-    ) -> std::io::Result<()> {
+    fn gather(&mut self, mut records: Vec<HashRecord<N>>) -> std::io::Result<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -164,22 +165,22 @@ impl<const N: usize> Runs<N> {
         } else {
             self.gathering.append(&mut records);
         }
-        self.flush(path, run_bytes, false)
+        self.flush(false)
     }
 
     /// Write the gathered records as a run if there are a run's worth of
     /// them, or any at all when `all`.
-    fn flush(&mut self, path: &Path, run_bytes: usize, all: bool) -> std::io::Result<()> {
-        let full = self.gathering.len() * std::mem::size_of::<HashRecord<N>>() >= run_bytes;
+    fn flush(&mut self, all: bool) -> std::io::Result<()> {
+        let full = self.gathering.len() * std::mem::size_of::<HashRecord<N>>() >= self.run_bytes;
         if self.gathering.is_empty() || !(all || full) {
             return Ok(());
         }
         let mut run = std::mem::take(&mut self.gathering);
         run.sort_unstable_by_key(key);
         if self.file.is_none() {
-            self.file = Some((path.to_path_buf(), BufWriter::new(File::create_new(path)?)));
+            self.file = Some(BufWriter::new(File::create_new(&self.path)?));
         }
-        let (_, out) = self.file.as_mut().expect("created above");
+        let out = self.file.as_mut().expect("created above");
         for r in &run {
             write_record(out, r.size, &r.digest, r.name)?;
         }
@@ -191,10 +192,10 @@ impl<const N: usize> Runs<N> {
     /// Merge the runs into `out` in image layout, keeping one record per
     /// (size, digest): the one loaded last.
     fn merge(&mut self, out: &mut dyn Write) -> std::io::Result<()> {
-        let Some((path, w)) = self.file.take() else {
+        let Some(w) = self.file.take() else {
             return Ok(());
         };
-        let file = finish_file(w, &path)?;
+        let file = finish_file(w, &self.path)?;
         let mut cursors: Vec<Cursor<N>> = self
             .runs
             .iter()
