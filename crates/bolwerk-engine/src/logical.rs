@@ -239,7 +239,11 @@ fn build_regex(
         pattern.push_str("\\G");
     }
     pattern.push_str("(?:");
-    pattern.push_str(text);
+    if flags.dollar_endonly && !flags.multiline {
+        pattern.push_str(&dollar_end_only(text));
+    } else {
+        pattern.push_str(text);
+    }
     pattern.push(')');
     RegexBuilder::new()
         .caseless(flags.caseless)
@@ -248,6 +252,64 @@ fn build_regex(
         .extended(flags.extended)
         .jit_if_available(true)
         .build(&pattern)
+}
+
+/// PCRE's `DOLLAR_ENDONLY` (ClamAV's flag `E`), which the `pcre2` crate
+/// does not expose: every `$` that is an assertion (not escaped, not in a
+/// character class, not quoted with `\Q…\E`) becomes `\z`, which matches
+/// only at the very end, not before a final newline.
+fn dollar_end_only(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    let mut class = false;
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            out.push(c);
+            if c == '\\' && chars.peek() == Some(&'E') {
+                out.extend(chars.next());
+                quoted = false;
+            }
+            continue;
+        }
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                    quoted = n == 'Q';
+                }
+            }
+            '[' if !class => {
+                class = true;
+                out.push(c);
+                // A `]` (after an optional `^`) first in a class is literal.
+                if chars.peek() == Some(&'^') {
+                    out.extend(chars.next());
+                }
+                if chars.peek() == Some(&']') {
+                    out.extend(chars.next());
+                }
+            }
+            '[' if chars.peek() == Some(&':') => {
+                // A POSIX class such as `[:alpha:]` inside a class.
+                out.push(c);
+                for n in chars.by_ref() {
+                    out.push(n);
+                    if n == ']' {
+                        break;
+                    }
+                }
+            }
+            ']' if class => {
+                class = false;
+                out.push(c);
+            }
+            '$' if !class => out.push_str("\\z"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 impl Compiled {
@@ -488,6 +550,30 @@ mod tests {
             SubSig::ByteCompare(b) => b,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn dollar_end_only_rewrites_only_assertions() {
+        for (from, to) in [
+            ("abc$", "abc\\z"),
+            ("a\\$b$", "a\\$b\\z"),
+            ("[$]$", "[$]\\z"),
+            ("[]$]x$", "[]$]x\\z"),
+            ("[^]$][[:alpha:]$]$", "[^]$][[:alpha:]$]\\z"),
+            ("\\Q$\\E$", "\\Q$\\E\\z"),
+            ("(a$|b)", "(a\\z|b)"),
+        ] {
+            assert_eq!(dollar_end_only(from), to, "{from}");
+        }
+        let flags = PcreFlags {
+            dollar_endonly: true,
+            ..PcreFlags::default()
+        };
+        let re = build_regex("abc$", &flags, None).unwrap();
+        assert!(re.is_match(b"x abc").unwrap());
+        assert!(!re.is_match(b"x abc\n").unwrap());
+        let plain = build_regex("abc$", &PcreFlags::default(), None).unwrap();
+        assert!(plain.is_match(b"x abc\n").unwrap());
     }
 
     #[test]

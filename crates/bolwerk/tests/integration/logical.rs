@@ -308,6 +308,36 @@ fn logical_signatures_match_where_clamscan_matches() {
     assert!(!got.iter().any(|l| own_no(&l)), "{got:#?}");
 }
 
+/// PCRE's flag `E` (`DOLLAR_ENDONLY`): `$` matches only at the very end,
+/// not before a final newline.
+#[test]
+fn pcre_dollar_end_only_matches_where_clamscan_matches() {
+    let d = Dir::new();
+    d.write("corpus/newline.bin", b"\x00\x01hello world abc\n");
+    d.write("corpus/end.bin", b"\x00\x01hello world abc");
+    let db = d.write(
+        "db/e.ldb",
+        format!(
+            "Pcre.Dollar;Engine:81-255,Target:0;0&1;{w};0/abc$/\n\
+             Pcre.DollarEnd;Engine:81-255,Target:0;0&1;{w};0/abc$/E\n\
+             Pcre.DollarEndMultiline;Engine:81-255,Target:0;0&1;{w};0/abc$/Em\n",
+            w = hex(b"world")
+        ),
+    );
+    let got = allmatch_lines_as_clamscan(&d, &db);
+    for want in [
+        "corpus/newline.bin: Pcre.Dollar.UNOFFICIAL FOUND",
+        "corpus/newline.bin: Pcre.DollarEndMultiline.UNOFFICIAL FOUND",
+        "corpus/end.bin: Pcre.DollarEnd.UNOFFICIAL FOUND",
+    ] {
+        assert!(got.contains(want), "{want} missing: {got:#?}");
+    }
+    assert!(
+        !got.contains("corpus/newline.bin: Pcre.DollarEnd.UNOFFICIAL FOUND"),
+        "{got:#?}"
+    );
+}
+
 /// A bad line is reported with its file and line; the good ones load and
 /// match (clamscan refuses the whole file instead).
 #[test]
