@@ -14,7 +14,8 @@
 # ../shared/corpora/clamav/*.cvd for cvd_open and
 # /usr/share/clamav-testfiles/*.exe (when installed) for pe_sections, and
 # all of clamav-testfiles for the container readers (unpack_*), and
-# signature-base's IOC files for ioc_line.
+# signature-base's IOC files for ioc_line, and HTML pages from
+# /usr/share/doc for html_normalise.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -53,6 +54,9 @@ for target in "${targets[@]}"; do
         cvd_open) cp "$shared_dir"/corpora/clamav/*.cvd "$corpus"/ 2>/dev/null || true ;;
         pe_sections) cp /usr/share/clamav-testfiles/*.exe "$corpus"/ 2>/dev/null || true ;;
         unpack_*) cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true ;;
+        html_normalise)
+            mapfile -t pages < <(find /usr/share/doc -name '*.html' -size -64k 2>/dev/null || true)
+            for f in "${pages[@]:0:20}"; do cp "$f" "$corpus/" 2>/dev/null || true; done ;;
         ioc_line) cp "$shared_dir"/corpora/indicators/signature-base/iocs/*.txt "$corpus"/ 2>/dev/null || true ;;
     esac
     log=$run_dir/$target.log

@@ -65,6 +65,8 @@ pub struct Config {
     pub backlog: u32,
     /// Report exceeded limits as detections (`AlertExceedsMax`).
     pub alert_exceeds_max: bool,
+    /// Match HTML through its normalised copies (`ScanHTML`, yes).
+    pub scan_html: bool,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             temporary_directory: None,
             backlog: 200,
             alert_exceeds_max: false,
+            scan_html: true,
         }
     }
 }
@@ -141,8 +144,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "LogVerbose",
     "MaxDirectoryRecursion",
     "MaxEmbeddedPE",
-    "MaxHTMLNormalize",
-    "MaxHTMLNoTags",
     "MaxIconsPE",
     "MaxPartitions",
     "MaxRecHWP3",
@@ -162,7 +163,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "PreludeAnalyzerName",
     "ScanArchive",
     "ScanELF",
-    "ScanHTML",
     "ScanHWP3",
     "ScanMail",
     "ScanOLE2",
@@ -246,6 +246,9 @@ impl Config {
             "MaxRecursion" => self.limits.max_recursion = number(v)?,
             "MaxFiles" => self.limits.max_files = number(v)?,
             "MaxScriptNormalize" => self.limits.max_script_normalize = size(v)?,
+            "MaxHTMLNormalize" => self.limits.max_html_normalize = size(v)?,
+            "MaxHTMLNoTags" => self.limits.max_html_notags = size(v)?,
+            "ScanHTML" => self.scan_html = boolean(v)?,
             "ExcludePath" => self.exclude_paths.push(v.to_string()),
             "SelfCheck" => self.self_check = secs(v)?,
             "LogFile" => self.log_file = Some(PathBuf::from(v)),

@@ -116,6 +116,8 @@ fn shared(config: Config, log: Arc<Log>) -> Result<Shared, Error> {
     };
     let settings = ScanSettings {
         limits: config.limits.clone(),
+        alert_exceeds_max: config.alert_exceeds_max,
+        no_html: !config.scan_html,
         ..ScanSettings::default()
     };
     let policy = PathPolicy {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bolwerk_engine::{Detection, Engine, HashType, Member, ObjectContext, ScanOptions, SigKind};
 use bolwerk_indicators::{Indicators, ObjectName};
 use bolwerk_unpack::{
-    file_type, pe, text, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
+    file_type, html, pe, text, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
 };
 
 use crate::report::{FileReport, Found, Outcome, SkipReason};
@@ -23,6 +23,9 @@ const MMAP_THRESHOLD: u64 = 16 << 20;
 
 /// ClamAV's target type for text signatures (they match normalised text).
 const TEXT_TARGET: u8 = 7;
+
+/// ClamAV's target type for HTML signatures (they match normalised HTML).
+const HTML_TARGET: u8 = 3;
 
 /// Settings shared by every scanner of one run.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +41,9 @@ pub struct ScanSettings {
     /// Text signatures match the raw bytes only: no normalised copy of
     /// text is made (clamscan's `--normalize=no`).
     pub no_normalize: bool,
+    /// HTML is matched raw, as other objects: no normalised copies of it
+    /// are made (clamscan's `--scan-html=no`).
+    pub no_html: bool,
     /// Spyware and malware indicators matched on every object besides the
     /// engine's signatures.
     pub indicators: Option<Arc<Indicators>>,
@@ -210,9 +216,21 @@ impl Scanner {
         let opts = ScanOptions {
             all_match: self.settings.all_match,
         };
-        let mut detections = self.engine.scan(data, &ctx, &opts);
+        // HTML is matched through its normalised copies only, as ClamAV
+        // does (its raw bytes and hashes are skipped, measured).
+        let html_only = ft == FileType::Html && !self.settings.no_html;
+        let mut detections = if html_only {
+            Vec::new()
+        } else {
+            self.engine.scan(data, &ctx, &opts)
+        };
         if detections.is_empty() || opts.all_match {
             self.scan_normalised(data, text, &ctx, &opts, &mut detections);
+        }
+        if (detections.is_empty() || opts.all_match)
+            && (html_only || self.html_inside_text(data, text))
+        {
+            self.scan_html(data, &ctx, &opts, &mut detections);
         }
         if self
             .hand_off(data, ft, &detections, origin, depth, trail, budget, found)
@@ -386,6 +404,50 @@ impl Scanner {
         for d in self.engine.scan_text(data, &normalised, &text_ctx, opts) {
             if !detections.iter().any(|seen| seen.name == d.name) {
                 detections.push(d);
+            }
+        }
+    }
+
+    /// ASCII text with an HTML magic past the part typing looks at: ClamAV
+    /// matches it as text and through the HTML copies too (not other kinds
+    /// of text, measured).
+    fn html_inside_text(&self, data: &[u8], text: Option<text::TextKind>) -> bool {
+        !self.settings.no_html
+            && text == Some(text::TextKind::Ascii)
+            && html::magic_at(data).is_some()
+    }
+
+    /// ClamAV's HTML pass: the HTML signatures (target type 3) and the
+    /// generic ones match the normalised copies of an HTML object of up to
+    /// `MaxHTMLNormalize` bytes — the markup without comments, then, for
+    /// objects up to `MaxHTMLNoTags`, the text without markup (see
+    /// [`bolwerk_unpack::html`]); hash signatures match the copies too. A
+    /// signature already found is not repeated.
+    fn scan_html(
+        &self,
+        data: &[u8],
+        ctx: &ObjectContext,
+        opts: &ScanOptions,
+        detections: &mut Vec<Detection>,
+    ) {
+        let limits = &self.settings.limits;
+        if data.len() as u64 > limits.html_normalize_cap() {
+            return;
+        }
+        let copies = html::normalise(data, (data.len() as u64) < limits.html_notags_cap());
+        let html_ctx = ObjectContext {
+            target: HTML_TARGET,
+            containers: ctx.containers.clone(),
+            ..ObjectContext::default()
+        };
+        for copy in [&copies.nocomment, &copies.notags] {
+            if copy.is_empty() || !(detections.is_empty() || opts.all_match) {
+                continue;
+            }
+            for d in self.engine.scan(copy, &html_ctx, opts) {
+                if !detections.iter().any(|seen| seen.name == d.name) {
+                    detections.push(d);
+                }
             }
         }
     }

@@ -164,6 +164,8 @@ mod tests {
             max_recursion: 0,
             max_scan_time: std::time::Duration::ZERO,
             max_script_normalize: 0,
+            max_html_normalize: 0,
+            max_html_notags: 0,
         };
         let b = Budget::new(&unlimited);
         assert_eq!(b.allowance(), Ok(u64::MAX));

@@ -227,18 +227,6 @@ const MAIL_STARTS: &[&[u8]] = &[
     b"x-",
 ];
 
-/// HTML start tags looked for near the start of a file.
-const HTML_TAGS: &[&[u8]] = &[
-    b"<html",
-    b"<!doctype html",
-    b"<head",
-    b"<body",
-    b"<script",
-    b"<iframe",
-    b"<a ",
-    b"<meta",
-];
-
 fn text_type(head: &[u8]) -> FileType {
     let trimmed = head.trim_ascii_start();
     let lower = trimmed.to_ascii_lowercase();
@@ -248,11 +236,8 @@ fn text_type(head: &[u8]) -> FileType {
     if memchr::memmem::find(head, b"(This file must be converted with BinHex").is_some() {
         return FileType::BinHex;
     }
-    if lower.starts_with(b"<")
-        && HTML_TAGS
-            .iter()
-            .any(|t| memchr::memmem::find(&lower, t).is_some())
-    {
+    // ClamAV's HTML magics in the part of a file its typing reads.
+    if crate::html::magic_at(&head[..head.len().min(crate::text::TEXT_PROBE)]).is_some() {
         return FileType::Html;
     }
     if trimmed.starts_with(b"begin ") || memchr::memmem::find(head, b"\nbegin ").is_some() {

@@ -17,6 +17,7 @@ mod budget;
 mod container;
 mod filetype;
 mod formats;
+pub mod html;
 mod limits;
 pub mod pe;
 #[cfg(test)]

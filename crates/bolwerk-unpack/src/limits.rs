@@ -18,6 +18,12 @@ pub struct Limits {
     /// Text objects larger than this are not normalised for text signatures
     /// (`MaxScriptNormalize`, 5 MiB; 0: no limit).
     pub max_script_normalize: u64,
+    /// HTML objects larger than this are not normalised for HTML
+    /// signatures (`MaxHTMLNormalize`, 10 MiB; 0: no limit).
+    pub max_html_normalize: u64,
+    /// HTML objects larger than this get no text-only copy
+    /// (`MaxHTMLNoTags`, 2 MiB; 0: no limit).
+    pub max_html_notags: u64,
 }
 
 impl Default for Limits {
@@ -29,6 +35,8 @@ impl Default for Limits {
             max_files: 10_000,
             max_scan_time: Duration::from_secs(120),
             max_script_normalize: 5 << 20,
+            max_html_normalize: 10 << 20,
+            max_html_notags: 2 << 20,
         }
     }
 }
@@ -43,6 +51,18 @@ impl Limits {
     /// The largest text object normalised, in bytes (0: no limit).
     pub fn script_normalize_cap(&self) -> u64 {
         unlimited_if_zero(self.max_script_normalize)
+    }
+}
+
+impl Limits {
+    /// The largest HTML object normalised, in bytes (0: no limit).
+    pub fn html_normalize_cap(&self) -> u64 {
+        unlimited_if_zero(self.max_html_normalize)
+    }
+
+    /// The largest HTML object given a text-only copy (0: no limit).
+    pub fn html_notags_cap(&self) -> u64 {
+        unlimited_if_zero(self.max_html_notags)
     }
 }
 

@@ -120,6 +120,7 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
         no_normalize: !args.limits.normalize(),
+        no_html: !args.limits.html(),
         indicators,
         rules: yara.object_rules(),
     };

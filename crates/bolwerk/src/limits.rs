@@ -25,7 +25,16 @@ pub struct LimitArgs {
     /// Text larger than this is not normalised for text signatures (default 5M).
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_scriptnormalize: Option<u64>,
-    /// Match text signatures against normalised text (default yes; no: raw bytes only).
+    /// HTML larger than this is not normalised for HTML signatures (default 10M).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_htmlnormalize: Option<u64>,
+    /// HTML larger than this gets no text-only copy (default 2M).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_htmlnotags: Option<u64>,
+    /// Match HTML signatures against normalised HTML (default yes; no: the raw bytes, as other files).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub scan_html: Option<bool>,
+    /// Match text and HTML signatures against normalised text and HTML (default yes; no: raw bytes only).
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
     pub normalize: Option<bool>,
     /// Report an exceeded limit as `Heuristics.Limits.Exceeded.<Limit>`.
@@ -52,6 +61,12 @@ impl LimitArgs {
         if let Some(v) = self.max_scriptnormalize {
             l.max_script_normalize = v;
         }
+        if let Some(v) = self.max_htmlnormalize {
+            l.max_html_normalize = v;
+        }
+        if let Some(v) = self.max_htmlnotags {
+            l.max_html_notags = v;
+        }
         if let Some(ms) = self.max_scantime {
             l.max_scan_time = std::time::Duration::from_millis(ms);
         }
@@ -61,6 +76,12 @@ impl LimitArgs {
     /// Whether text is normalised for text signatures.
     pub fn normalize(&self) -> bool {
         self.normalize.unwrap_or(true)
+    }
+
+    /// Whether HTML is matched through its normalised copies (off with
+    /// `--scan-html=no` or `--normalize=no`, as in clamscan).
+    pub fn html(&self) -> bool {
+        self.scan_html.unwrap_or(true) && self.normalize()
     }
 
     /// Whether exceeded limits are reported.

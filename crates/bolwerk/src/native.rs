@@ -103,6 +103,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
         no_normalize: !args.limits.normalize(),
+        no_html: !args.limits.html(),
         indicators,
         rules: yara.object_rules(),
     };

@@ -270,6 +270,7 @@ fn archives_behind_other_bytes_are_found_as_clamscan_finds_them() {
         "clam.arj",
         "clam.pdf",
         "clam.tar.gz",
+        "clam.exe.html",
     ];
     for f in files {
         let data = std::fs::read(testfiles().join(f)).unwrap();
@@ -285,6 +286,7 @@ fn archives_behind_other_bytes_are_found_as_clamscan_finds_them() {
         &["--no-summary", "-d", cvd.to_str().unwrap(), "."],
     );
     let found = out.iter().filter(|l| l.ends_with("FOUND")).count();
-    assert_eq!(found, 10, "{out:?}");
+    assert_eq!(found, 12, "{out:?}");
     assert!(out.contains("./junk.clam.tar.gz: OK"));
+    assert!(out.contains("./junk.clam.exe.html: Clamav.Test.File-6 FOUND"));
 }

@@ -9,6 +9,7 @@ mod daemon;
 mod differential;
 mod egress;
 mod engine_cache;
+mod html;
 mod indicators;
 mod inventory;
 mod logical;

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use crate::util::{allmatch_lines_as_clamscan, same_lines_as_clamscan, testfiles, Dir};
+use crate::util::{allmatch_lines_as_clamscan, allmatch_lines_with, testfiles, Dir};
 
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
@@ -151,16 +151,7 @@ fn text_over_max_scriptnormalize_is_not_normalised_as_in_clamscan() {
     let (ndb, ldb) = signatures();
     d.write("db/text.ndb", &ndb);
     d.write("db/text.ldb", &ldb);
-    let db = d.join("db");
-    let args = [
-        "--no-summary",
-        "--allmatch",
-        "--max-scriptnormalize=10K",
-        "-d",
-        db.to_str().unwrap(),
-        "corpus",
-    ];
-    let lines = same_lines_as_clamscan(d.path(), &args);
+    let lines = allmatch_lines_with(&d, &d.join("db"), &["--max-scriptnormalize=10K"]);
     assert!(
         lines.contains("corpus/GPL-3: Any.Raw.UNOFFICIAL FOUND"),
         "{lines:#?}"

@@ -179,12 +179,17 @@ pub fn gen_clamdb(d: &Dir, scale: &str, only: &str) -> PathBuf {
 /// [`same_lines_as_clamscan`] for `--no-summary --allmatch -d DB corpus`
 /// in `d`.
 pub fn allmatch_lines_as_clamscan(d: &Dir, db: &Path) -> std::collections::BTreeSet<String> {
-    let args = [
-        "--no-summary",
-        "--allmatch",
-        "-d",
-        db.to_str().unwrap(),
-        "corpus",
-    ];
+    allmatch_lines_with(d, db, &[])
+}
+
+/// As [`allmatch_lines_as_clamscan`], with `extra` options for both tools.
+pub fn allmatch_lines_with(
+    d: &Dir,
+    db: &Path,
+    extra: &[&str],
+) -> std::collections::BTreeSet<String> {
+    let mut args = vec!["--no-summary", "--allmatch"];
+    args.extend_from_slice(extra);
+    args.extend(["-d", db.to_str().unwrap(), "corpus"]);
     same_lines_as_clamscan(d.path(), &args)
 }

@@ -1,0 +1,274 @@
+//! HTML against the real clamscan: ClamAV matches an object it types as
+//! HTML only through normalised copies of it (the markup without comments,
+//! then the text without markup) with the HTML signatures (target type 3)
+//! and the generic ones, hash signatures included, and skips its raw
+//! bytes; text with an HTML magic further in is matched both ways. The
+//! copies themselves are compared byte for byte with the ones `clamscan
+//! --leave-temps` writes, over the HTML pages installed on this machine.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use md5::{Digest, Md5};
+
+use crate::util::{allmatch_lines_as_clamscan, allmatch_lines_with, testfiles, Dir};
+
+fn hex(b: &[u8]) -> String {
+    b.iter().fold(String::new(), |mut s, x| {
+        let _ = write!(s, "{x:02x}");
+        s
+    })
+}
+
+/// A page exercising tags, attributes in both quotes, a comment, a script,
+/// references, a link and a `data:` image.
+const PAGE: &[u8] = include_bytes!("../../../bolwerk-unpack/tests/data/page.html");
+
+/// ASCII text with a script after the first KiB, which typing reads.
+fn late_script() -> Vec<u8> {
+    let mut t = std::fs::read("/usr/share/common-licenses/GPL-3").unwrap();
+    t.truncate(2000);
+    t.extend_from_slice(b"\n<script>Evil_Call()</script>\n");
+    t
+}
+
+fn zip(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(name, opts).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// The copies clamscan writes for `file` (`nocomment.html`,
+/// `notags.html`), from a run with `--leave-temps` in a fresh directory.
+fn clamscan_copies(file: &Path, tmp: &Path) -> Option<(Vec<u8>, Vec<u8>)> {
+    std::fs::create_dir_all(tmp).unwrap();
+    let db = crate::util::corpora().join("clamav/test-3.cvd");
+    let status = Command::new("clamscan")
+        .arg("--leave-temps")
+        .arg(format!("--tempdir={}", tmp.display()))
+        .arg("--no-summary")
+        .arg("-d")
+        .arg(&db)
+        .arg(file)
+        .output()
+        .expect("clamscan runs");
+    assert!(status.status.code().is_some_and(|c| c < 2), "{status:?}");
+    let nocomment = find(tmp, "nocomment.html")?;
+    let notags = nocomment.with_file_name("notags.html");
+    Some((
+        std::fs::read(&nocomment).unwrap(),
+        std::fs::read(notags).unwrap_or_default(),
+    ))
+}
+
+/// The shallowest file named `name` under `dir`.
+fn find(dir: &Path, name: &str) -> Option<PathBuf> {
+    let mut level = vec![dir.to_path_buf()];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for d in level {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    next.push(p);
+                } else if p.file_name().is_some_and(|n| n == name) {
+                    return Some(p);
+                }
+            }
+        }
+        level = next;
+    }
+    None
+}
+
+#[test]
+fn html_signatures_match_the_normalised_copies_where_clamscan_matches() {
+    let d = Dir::new();
+    let page = d.write("corpus/page.html", PAGE);
+    d.write("corpus/late.txt", late_script());
+    d.write(
+        "corpus/early.txt",
+        b"notes\n<iframe src=\"http://Bad.Example/x\"></iframe>\n",
+    );
+    d.write(
+        "corpus/plain.html",
+        b"<!DOCTYPE html><html lang=\"en\"><body><p>Some Text</p></body></html>\n",
+    );
+    d.write("corpus/pages.zip", zip("page.html", PAGE));
+    d.write(
+        "corpus/clam.exe.html",
+        std::fs::read(testfiles().join("clam.exe.html")).unwrap(),
+    );
+    let (copy, _) = clamscan_copies(&page, &d.join("leave")).expect("clamscan normalises the page");
+    let ndb = [
+        ("Html.Tag", "3", hex(b"<a href=\"http://example.com/x\">")),
+        ("Html.Script", "3", hex(b"varx=\"hello\";")),
+        ("Html.Text", "3", hex(b"some text more b end")),
+        ("Html.Link", "3", hex(b"http://Example.COM/x link")),
+        ("Any.Tag", "0", hex(b"<img src=\"data\">")),
+        ("Raw.Upper", "0", hex(b"<P>Some   Text")),
+        ("Raw.Comment", "3", hex(b"CLAMTEST")),
+        ("Late.Raw", "0", hex(b"Evil_Call()")),
+        ("Late.Html", "3", hex(b"<script>evil_call()</script>")),
+        (
+            "Early.Iframe",
+            "3",
+            hex(b"<iframe src=\"http://bad.example/x\">"),
+        ),
+        ("Early.Raw", "0", hex(b"Bad.Example")),
+        ("Plain.Raw", "0", hex(b"<p>Some Text</p>")),
+        ("Plain.Norm", "3", hex(b"<p>some text</p>")),
+    ];
+    let mut n = String::new();
+    for (name, target, body) in ndb {
+        let _ = writeln!(n, "{name}:{target}:*:{body}");
+    }
+    d.write("db/html.ndb", &n);
+    d.write(
+        "db/html.ldb",
+        format!(
+            "Html.Logical;Engine:51-255,Target:3;0&1;{};{}\n",
+            hex(b"<title>test page</title>"),
+            hex(b"onload=foo()")
+        ),
+    );
+    d.write(
+        "db/html.hdb",
+        format!(
+            "{}:{}:Html.CopyHash\n{}:{}:Html.RawHash\n",
+            hex(&Md5::digest(&copy)),
+            copy.len(),
+            hex(&Md5::digest(PAGE)),
+            PAGE.len()
+        ),
+    );
+    let lines = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    // The test means something only if each kind of match happened.
+    for want in [
+        "corpus/page.html: Html.Tag.UNOFFICIAL FOUND",
+        "corpus/page.html: Html.Script.UNOFFICIAL FOUND",
+        "corpus/page.html: Html.Text.UNOFFICIAL FOUND",
+        "corpus/page.html: Html.Link.UNOFFICIAL FOUND",
+        "corpus/page.html: Any.Tag.UNOFFICIAL FOUND",
+        "corpus/page.html: Html.Logical.UNOFFICIAL FOUND",
+        "corpus/page.html: Html.CopyHash.UNOFFICIAL FOUND",
+        "corpus/pages.zip: Html.Tag.UNOFFICIAL FOUND",
+        "corpus/late.txt: Late.Raw.UNOFFICIAL FOUND",
+        "corpus/late.txt: Late.Html.UNOFFICIAL FOUND",
+        "corpus/early.txt: Early.Iframe.UNOFFICIAL FOUND",
+        "corpus/plain.html: Plain.Raw.UNOFFICIAL FOUND",
+    ] {
+        assert!(lines.contains(want), "{want} missing: {lines:#?}");
+    }
+    for never in [
+        "Raw.Upper",
+        "Raw.Comment",
+        "Early.Raw",
+        "Plain.Norm",
+        "Html.RawHash",
+    ] {
+        assert!(
+            !lines.iter().any(|l| l.contains(never)),
+            "{never}: {lines:#?}"
+        );
+    }
+}
+
+/// With `--scan-html=no` (and with `--normalize=no`) HTML is matched raw,
+/// its signatures included.
+#[test]
+fn html_is_matched_raw_without_html_scanning_as_in_clamscan() {
+    let d = Dir::new();
+    d.write("corpus/page.html", PAGE);
+    d.write(
+        "db/raw.ndb",
+        format!(
+            "Raw.Upper:0:*:{}\nRaw.Html:3:*:{}\nHtml.Tag:3:*:{}\n",
+            hex(b"<P>Some   Text"),
+            hex(b"CLAMTEST"),
+            hex(b"<a href=\"http://example.com/x\">")
+        ),
+    );
+    for off in ["--scan-html=no", "--normalize=no"] {
+        let lines = allmatch_lines_with(&d, &d.join("db"), &[off]);
+        assert!(
+            lines.contains("corpus/page.html: Raw.Html.UNOFFICIAL FOUND"),
+            "{off}: {lines:#?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("Html.Tag")), "{lines:#?}");
+    }
+}
+
+/// The copies bolwerk makes are clamscan's, byte for byte, for the HTML
+/// pages installed on this machine (documentation of installed packages).
+/// UTF-16 pages are left out: ClamAV reads their non-ASCII characters
+/// differently (see README).
+#[test]
+fn normalised_copies_are_clamscans_byte_for_byte() {
+    let pages = installed_pages(60);
+    assert!(pages.len() >= 20, "too few HTML pages installed: {pages:?}");
+    let d = Dir::new();
+    let mut compared = 0;
+    let mut differ = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let data = std::fs::read(page).unwrap();
+        let Some((nocomment, notags)) = clamscan_copies(page, &d.join(&format!("t{i}"))) else {
+            continue;
+        };
+        let ours = bolwerk_unpack::html::normalise(&data, true);
+        compared += 1;
+        if ours.nocomment != nocomment || ours.notags != notags {
+            differ.push(page.clone());
+        }
+    }
+    assert!(compared >= 20, "clamscan normalised only {compared} pages");
+    assert!(
+        differ.is_empty(),
+        "{} of {compared} differ: {differ:#?}",
+        differ.len()
+    );
+}
+
+/// Up to `max` HTML pages under /usr/share/doc (and node's manuals), not
+/// UTF-16, spread over the packages that have them.
+fn installed_pages(max: usize) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for root in [
+        "/usr/share/doc",
+        "/usr/lib/node_modules",
+        "/usr/share/gtk-doc",
+    ] {
+        collect(Path::new(root), 0, &mut all);
+    }
+    all.sort();
+    all.retain(|p| {
+        std::fs::read(p).is_ok_and(|d| {
+            d.len() > 512 && !d.starts_with(b"\xff\xfe") && !d.starts_with(b"\xfe\xff") && {
+                let nul = d.iter().filter(|&&c| c == 0).count();
+                nul * 8 < d.len()
+            }
+        })
+    });
+    let step = (all.len() / max.max(1)).max(1);
+    all.into_iter().step_by(step).take(max).collect()
+}
+
+fn collect(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
+    if depth > 8 {
+        return;
+    }
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            collect(&p, depth + 1, out);
+        } else if t.is_file() && p.extension().is_some_and(|x| x == "html" || x == "htm") {
+            out.push(p);
+        }
+    }
+}
