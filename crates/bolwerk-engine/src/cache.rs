@@ -46,7 +46,8 @@ pub struct Request {
     /// with the bulk of the databases spilled to disk as sorted runs beside
     /// the image, so compiling needs the memory of one batch of
     /// text rather than of the whole database, and then mapped. Without a
-    /// cache directory the engine is built in memory.
+    /// cache directory the engine is built in memory. Databases of
+    /// [`SPILL_BYTES`] or more are compiled this way whatever this says.
     pub prefer_mapped: bool,
 }
 
@@ -92,7 +93,10 @@ pub fn load(req: &Request) -> Loaded {
             }
         }
     }
-    if let Some(slot) = slot.as_ref().filter(|_| req.prefer_mapped) {
+    if let Some(slot) = slot
+        .as_ref()
+        .filter(|_| req.prefer_mapped || large(req, SPILL_BYTES))
+    {
         match load_spilled(req, slot) {
             Ok(mut loaded) => {
                 warnings.append(&mut loaded.warnings);
@@ -170,16 +174,10 @@ fn parse(req: &Request) -> (SignatureSet, Vec<String>, Vec<String>) {
 /// mapped.
 fn load_spilled(req: &Request, slot: &Path) -> std::io::Result<Loaded> {
     let dir = slot.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let mut spill = crate::spill::Spiller::beside(slot)?;
-    let (loader, mut errors) = loader(req);
-    let (set, diags) = loader.finish_spilled(&mut spill)?;
-    let warnings = sort_diagnostics(diags, &mut errors);
-    let meta = crate::compiled::encode_meta(&set, &warnings);
-    spill.write_image(slot, &meta)?;
+    let image = compile_image(req, slot)?;
     let (engine, _) = Engine::open(slot).map_err(std::io::Error::other)?;
-    let worth = errors.is_empty() && set.known_signatures() >= MIN_SIGNATURES;
-    let image = if worth {
+    let worth = image.errors.is_empty() && image.signatures >= MIN_SIGNATURES;
+    let kept = if worth {
         prune(dir, slot);
         Some(slot.to_path_buf())
     } else {
@@ -188,10 +186,73 @@ fn load_spilled(req: &Request, slot: &Path) -> std::io::Result<Loaded> {
     };
     Ok(Loaded {
         engine,
+        warnings: image.warnings,
+        errors: image.errors,
+        image: kept,
+    })
+}
+
+/// What [`compile_image`] wrote.
+#[derive(Debug)]
+pub struct CompiledImage {
+    /// Signatures in the image.
+    pub signatures: u64,
+    /// Databases they came from.
+    pub sources: usize,
+    /// Malformed lines (`file:line: why`), each a warning: the rest loaded.
+    pub warnings: Vec<String>,
+    /// Databases that could not be loaded at all.
+    pub errors: Vec<String>,
+}
+
+/// Compile the request's databases into an engine image at `output`, with
+/// their bulk spilled to sorted runs beside it (see [`crate::spill`]), so
+/// that compiling needs the memory of one batch of text, not of the whole
+/// database (`bolwerk db compile`, and the cache of large databases).
+pub fn compile_image(req: &Request, output: &Path) -> std::io::Result<CompiledImage> {
+    let dir = output.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut spill = crate::spill::Spiller::beside(output)?;
+    let (loader, mut errors) = loader(req);
+    let (set, diags) = loader.finish_spilled(&mut spill)?;
+    let warnings = sort_diagnostics(diags, &mut errors);
+    let meta = crate::compiled::encode_meta(&set, &warnings);
+    spill.write_image(output, &meta)?;
+    Ok(CompiledImage {
+        signatures: set.known_signatures(),
+        sources: set.sources.len(),
         warnings,
         errors,
-        image,
     })
+}
+
+/// Databases larger than this (in bytes of their files) are compiled for
+/// the cache with their bulk spilled to disk even where the engine would
+/// otherwise be built in memory: parsing them whole costs hundreds of MiB.
+pub const SPILL_BYTES: u64 = 32 << 20;
+
+/// Whether the request's database files add up to `threshold` bytes or
+/// more (directories are read one level deep, as databases are found in
+/// them).
+fn large(req: &Request, threshold: u64) -> bool {
+    let mut total = 0u64;
+    for p in &req.paths {
+        let Ok(meta) = fs::metadata(p) else { continue };
+        if meta.is_dir() {
+            for e in fs::read_dir(p).into_iter().flatten().flatten() {
+                total += e
+                    .metadata()
+                    .map(|m| if m.is_file() { m.len() } else { 0 })
+                    .unwrap_or(0);
+            }
+        } else {
+            total += meta.len();
+        }
+        if total >= threshold {
+            return true;
+        }
+    }
+    false
 }
 
 /// A loader with the request's databases added, and the databases that
@@ -341,7 +402,8 @@ fn key_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
 }
 
 /// Remove all but the [`KEEP`] most recently modified images (and any
-/// temporary file left by a writer that died), keeping `current`.
+/// temporary file or spill directory, an hour old, left by a writer that
+/// died), keeping `current`.
 pub fn prune(dir: &Path, current: &Path) {
     let Ok(rd) = fs::read_dir(dir) else {
         return;
@@ -352,13 +414,19 @@ pub fn prune(dir: &Path, current: &Path) {
         let name = e.file_name();
         let name = name.to_string_lossy();
         let modified = e.metadata().and_then(|m| m.modified());
+        let stale = modified
+            .as_ref()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
         if name.ends_with(".tmp") {
-            let stale = modified
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 3600);
             if stale {
                 let _ = fs::remove_file(&path);
+            }
+        } else if name.starts_with('.') && name.ends_with(".spill") {
+            // The spill of a compile that was killed midway.
+            if stale && path.is_dir() {
+                let _ = fs::remove_dir_all(&path);
             }
         } else if name.ends_with(".bwdb") && path != current {
             if let Ok(t) = modified {
@@ -404,12 +472,73 @@ mod tests {
     }
 
     #[test]
+    fn large_counts_files_and_directories_one_level_deep() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("db");
+        fs::create_dir_all(db.join("sub")).unwrap();
+        fs::write(db.join("a.hdb"), vec![b'a'; 600]).unwrap();
+        fs::write(db.join("sub/b.hdb"), vec![b'b'; 5000]).unwrap();
+        let single = d.path().join("c.ndb");
+        fs::write(&single, vec![b'c'; 500]).unwrap();
+        let req = |paths: Vec<PathBuf>| Request {
+            paths,
+            builtin: false,
+            options: LoadOptions::default(),
+            cache: true,
+            prefer_mapped: false,
+        };
+        assert!(large(&req(vec![db.clone(), single.clone()]), 1100));
+        assert!(!large(&req(vec![db.clone(), single]), 1101));
+        assert!(!large(&req(vec![db, d.path().join("missing")]), 601));
+    }
+
+    /// A spilled compile makes the image `Engine::compile` makes, and
+    /// reports what it compiled.
+    #[test]
+    fn compile_image_writes_a_mappable_image() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("a.hdb");
+        fs::write(
+            &db,
+            "44d88612fea8a8f36de82e1278abb02f:68:Eicar\nnot a line\n",
+        )
+        .unwrap();
+        let req = Request {
+            paths: vec![db],
+            builtin: false,
+            options: LoadOptions::default(),
+            cache: false,
+            prefer_mapped: true,
+        };
+        let out = d.path().join("out/x.bwdb");
+        let image = compile_image(&req, &out).unwrap();
+        assert_eq!((image.signatures, image.sources), (1, 1));
+        assert_eq!(image.warnings.len(), 1, "{:?}", image.warnings);
+        assert!(image.errors.is_empty());
+        let (engine, notes) = Engine::open(&out).unwrap();
+        assert_eq!(notes, image.warnings);
+        assert!(engine.wants_object(68));
+        // Nothing is left beside the image but the image.
+        let left: Vec<_> = fs::read_dir(d.path().join("out")).unwrap().collect();
+        assert_eq!(left.len(), 1);
+    }
+
+    #[test]
     fn prune_keeps_the_newest() {
         let d = tempfile::tempdir().unwrap();
         for i in 0..7 {
             fs::write(d.path().join(format!("{i}.bwdb")), "x").unwrap();
             std::thread::sleep(std::time::Duration::from_millis(15));
         }
+        let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for spill in [".0.bwdb.old.spill", ".0.bwdb.new.spill"] {
+            fs::create_dir(d.path().join(spill)).unwrap();
+            fs::write(d.path().join(spill).join("run"), "r").unwrap();
+        }
+        fs::File::open(d.path().join(".0.bwdb.old.spill"))
+            .unwrap()
+            .set_modified(hours_ago)
+            .unwrap();
         let current = d.path().join("0.bwdb");
         prune(d.path(), &current);
         let mut left: Vec<String> = fs::read_dir(d.path())
@@ -417,6 +546,9 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, ["0.bwdb", "4.bwdb", "5.bwdb", "6.bwdb"]);
+        assert_eq!(
+            left,
+            [".0.bwdb.new.spill", "0.bwdb", "4.bwdb", "5.bwdb", "6.bwdb"]
+        );
     }
 }

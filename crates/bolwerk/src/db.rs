@@ -62,22 +62,36 @@ fn compile(
     detect_pua: bool,
 ) -> anyhow::Result<u8> {
     let start = std::time::Instant::now();
-    let (set, diags, failed) = load_set(paths, builtin, detect_pua, |e| eprintln!("ERROR: {e}"));
-    let notes: Vec<String> = diags.iter().map(|d| format!("WARNING: {d}")).collect();
-    for n in &notes {
-        eprintln!("{n}");
+    let req = bolwerk_engine::cache::Request {
+        paths: paths.to_vec(),
+        builtin,
+        options: LoadOptions {
+            detect_pua,
+            ..LoadOptions::default()
+        },
+        cache: false,
+        prefer_mapped: true,
+    };
+    let image = bolwerk_engine::cache::compile_image(&req, output)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+    for e in &image.errors {
+        eprintln!("ERROR: {e}");
     }
-    let (sources, known) = (set.sources.len(), set.known_signatures());
-    let (_, written) = bolwerk_engine::Engine::compile(set, &notes, output);
-    written.map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;
+    for w in &image.warnings {
+        eprintln!("WARNING: {w}");
+    }
     let size = std::fs::metadata(output)?.len();
     println!(
-        "{}: {known} signatures from {sources} databases, {:.1} MiB, in {:.2} s",
+        "{}: {} signatures from {} databases, {:.1} MiB, in {:.2} s",
         output.display(),
+        image.signatures,
+        image.sources,
         size as f64 / (1 << 20) as f64,
         start.elapsed().as_secs_f64()
     );
-    Ok(u8::from(failed || !diags.is_empty()))
+    Ok(u8::from(
+        !image.errors.is_empty() || !image.warnings.is_empty(),
+    ))
 }
 
 /// Parse databases; a path that cannot be loaded at all goes to `report`
