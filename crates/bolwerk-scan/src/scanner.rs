@@ -219,6 +219,7 @@ impl Scanner {
         // HTML is matched through its normalised copies only, as ClamAV
         // does (its raw bytes and hashes are skipped, measured).
         let html_only = ft == FileType::Html && !self.settings.no_html;
+        let late_html = self.html_inside_text(data, text);
         let mut detections = if html_only {
             Vec::new()
         } else {
@@ -227,9 +228,7 @@ impl Scanner {
         if detections.is_empty() || opts.all_match {
             self.scan_normalised(data, text, &ctx, &opts, &mut detections);
         }
-        if (detections.is_empty() || opts.all_match)
-            && (html_only || self.html_inside_text(data, text))
-        {
+        if (detections.is_empty() || opts.all_match) && (html_only || late_html) {
             self.scan_html(data, &ctx, &opts, &mut detections);
         }
         if self
@@ -262,10 +261,18 @@ impl Scanner {
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());
         }
-        if !ft.is_container() {
+        if ft.is_container()
+            && self
+                .descend(data, ft, origin, depth, trail, budget, found)
+                .is_break()
+        {
+            return Flow::Break(());
+        }
+        if !late_html {
             return Flow::Continue(());
         }
-        self.descend(data, ft, origin, depth, trail, budget, found)
+        // What the HTML in the text carries (`data:` URIs), as for HTML.
+        self.descend(data, FileType::Html, origin, depth, trail, budget, found)
     }
 
     /// `HandlerType`: a logical signature that matched hands the object to

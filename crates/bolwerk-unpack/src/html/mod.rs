@@ -80,6 +80,13 @@ pub struct Normalised {
     pub nocomment: Vec<u8>,
     /// The text without the markup (`notags.html`); empty unless asked for.
     pub notags: Vec<u8>,
+    /// Each `data:` URI of an attribute value (RFC 2397) with a comma, as
+    /// ClamAV writes it out and scans it: a mail message, `From
+    /// html-normalise`, whose `Content-type` is the URI's media type and
+    /// whose body is its data — base64 as written (with a
+    /// `Content-transfer-encoding: base64` header), otherwise with `%XX`
+    /// escapes decoded.
+    pub data_files: Vec<Vec<u8>>,
 }
 
 /// Normalise `data` as HTML; `notags` also makes the text-only copy.
@@ -92,11 +99,14 @@ pub fn normalise(data: &[u8], notags: bool) -> Normalised {
         text: Text::new(notags, data.len()),
         in_script: false,
         script_end: b"",
+        glued: false,
+        data_files: Vec::new(),
     };
     n.run();
     Normalised {
         nocomment: n.out,
         notags: n.text.buf,
+        data_files: n.data_files,
     }
 }
 
@@ -192,6 +202,12 @@ struct Normaliser<'a> {
     in_script: bool,
     /// The end tag that ends `in_script` (`/script` or `/style`).
     script_end: &'static [u8],
+    /// A `data:` URI with data just ended a value: the next attribute of
+    /// the tag follows without a space, as in ClamAV.
+    glued: bool,
+    /// The `data:` URIs found in attribute values, as ClamAV writes them
+    /// out for scanning (see [`Normalised::data_files`]).
+    data_files: Vec<Vec<u8>>,
 }
 
 /// A tag's attribute as written: its name (lower case) and raw value.
@@ -308,6 +324,7 @@ impl<'a> Normaliser<'a> {
 
     /// After `<`: a comment or declaration, an end tag or a start tag.
     fn tag(&mut self) {
+        self.glued = false;
         self.out.push(b'<');
         self.skip_ws();
         if self.peek() == Some(b'!') {
@@ -371,7 +388,9 @@ impl<'a> Normaliser<'a> {
                 Some(_) => {}
             }
             let mut name = Vec::new();
-            self.out.push(b' ');
+            if !std::mem::take(&mut self.glued) {
+                self.out.push(b' ');
+            }
             while let Some(c) = self.peek() {
                 if c == b'>' || c == b'=' || is_space(c) {
                     break;
@@ -418,7 +437,7 @@ impl<'a> Normaliser<'a> {
         let mut pending = Vec::new();
         while let Some(c) = self.peek() {
             let body = &raw[usize::from(raw.first() == Some(&b'"'))..];
-            if body.len() == 5 && body.eq_ignore_ascii_case(b"data:") {
+            if body == b"data:" {
                 self.data_uri(quote);
                 return Vec::new();
             }
@@ -493,23 +512,33 @@ impl<'a> Normaliser<'a> {
         pending.clear();
     }
 
-    /// A `data:` URI in an attribute: the copy keeps `data` (closed by a
-    /// quote when the value was quoted); the content is skipped (the
-    /// container reader hands it on as a member).
+    /// A `data:` URI in an attribute value, after `data:`: the copy keeps
+    /// `data` (closed by a quote when the value was quoted); the URI,
+    /// with its end (the quote, whitespace or `>`), goes into
+    /// [`Normalised::data_files`] when it has a comma.
     fn data_uri(&mut self, quote: Option<u8>) {
         self.out.pop();
         if quote.is_some() {
             self.out.push(b'"');
         }
+        let start = self.at;
+        let mut end = self.data.len();
         while let Some(c) = self.peek() {
-            match quote {
-                Some(q) if c == q => {
-                    self.at += 1;
-                    return;
-                }
-                None if c == b'>' || is_space(c) => return,
-                _ => self.at += 1,
+            self.at += 1;
+            let done = match quote {
+                Some(q) => c == q,
+                None => c == b'>' || is_space(c),
+            };
+            if done {
+                end = self.at - 1;
+                break;
             }
+        }
+        let uri = &self.data[start..end];
+        if let Some(comma) = memchr::memchr(b',', uri) {
+            let file = data_file(&uri[..comma], &uri[comma + 1..]);
+            self.data_files.push(file);
+            self.glued = true;
         }
     }
 
@@ -566,6 +595,52 @@ fn is_full_stop(seq: &[u8]) -> bool {
         seq,
         [0xe3, 0x80, 0x82] | [0xef, 0xbc, 0x8e] | [0xef, 0xb9, 0x92]
     )
+}
+
+/// A `data:` URI as ClamAV writes it out: a mail message (see
+/// [`Normalised::data_files`]). Character references in the data are
+/// dropped, as ClamAV drops them.
+fn data_file(media_type: &[u8], data: &[u8]) -> Vec<u8> {
+    let base64 = media_type.ends_with(b";base64");
+    let mut file = Vec::with_capacity(media_type.len() + data.len() + 80);
+    file.extend_from_slice(b"From html-normalise\nContent-type: ");
+    file.extend_from_slice(media_type);
+    file.push(b'\n');
+    if base64 {
+        file.extend_from_slice(b"Content-transfer-encoding: base64\n");
+    }
+    file.push(b'\n');
+    let mut i = 0;
+    while let Some(&c) = data.get(i) {
+        i += 1;
+        match c {
+            b'&' => {
+                let name = data[i..]
+                    .iter()
+                    .take(MAX_ENTITY_NAME + 2)
+                    .position(|&c| c == b';');
+                if let Some(n) = name {
+                    i += n + 1;
+                }
+            }
+            b'%' if !base64 => match (
+                data.get(i).and_then(hex_digit),
+                data.get(i + 1).and_then(hex_digit),
+            ) {
+                (Some(h), Some(l)) => {
+                    file.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => file.push(c),
+            },
+            _ => file.push(c),
+        }
+    }
+    file
+}
+
+fn hex_digit(c: &u8) -> Option<u8> {
+    char::from(*c).to_digit(16).map(|d| d as u8)
 }
 
 /// Add to an attribute's raw value, up to [`MAX_VALUE`] bytes.
@@ -655,6 +730,64 @@ link</a><img src=\"data\"></body></html>"
             b" test page some text more b end http://Example.COM/x link ".as_slice()
         );
         assert!(normalise(PAGE, false).notags.is_empty());
+        assert_eq!(
+            n.data_files,
+            [b"From html-normalise\nContent-type: image/png;base64\n\
+Content-transfer-encoding: base64\n\nQUJD"
+                .to_vec()]
+        );
+    }
+
+    /// `data:` URIs as ClamAV writes them out and leaves them in the copy
+    /// (each case measured with `clamscan --leave-temps`).
+    #[test]
+    fn data_uris_are_written_out_as_clamav_does() {
+        let n = normalise(
+            b"<html><img src=data:image/gif;base64,R0lG alt=x>after</html>",
+            false,
+        );
+        assert_eq!(
+            n.nocomment,
+            b"<html><img src=dataalt=x>after</html>".as_slice()
+        );
+        let n = normalise(
+            b"<html><img src='data:image/gif;base64,R0lG' alt=x>after</html>",
+            false,
+        );
+        assert_eq!(
+            n.nocomment,
+            b"<html><img src=\"data\"alt=x>after</html>".as_slice()
+        );
+        let n = normalise(b"<a href=\"data:,Hello%20World\">x</a>", false);
+        assert_eq!(
+            n.data_files,
+            [b"From html-normalise\nContent-type: \n\nHello World".to_vec()]
+        );
+        let n = normalise(
+            b"<a href=\"data:text/plain;base64,SG k=AB&amp;C\">x</a>",
+            false,
+        );
+        assert_eq!(
+            n.data_files,
+            [b"From html-normalise\nContent-type: text/plain;base64\n\
+Content-transfer-encoding: base64\n\nSG k=ABC"
+                .to_vec()]
+        );
+        let n = normalise(
+            b"<a href=\"data:text/plain\" title=t>x</a><img src=x>",
+            false,
+        );
+        assert!(n.data_files.is_empty());
+        assert_eq!(
+            n.nocomment,
+            b"<a href=\"data\" title=t>x</a><img src=x>".as_slice()
+        );
+        // Only `data:` in lower case, and only in attribute values.
+        let n = normalise(b"<a href=\"DATA:,x\">data:,y</a>", false);
+        assert!(n.data_files.is_empty());
+        // An unquoted URI ends the tag at `>`, which it takes.
+        let n = normalise(b"<img src=data:,x></body>", false);
+        assert_eq!(n.nocomment, b"<img src=data</body>".as_slice());
     }
 
     #[test]

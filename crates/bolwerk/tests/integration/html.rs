@@ -13,7 +13,7 @@ use std::process::Command;
 
 use md5::{Digest, Md5};
 
-use crate::util::{allmatch_lines_as_clamscan, allmatch_lines_with, testfiles, Dir};
+use crate::util::{allmatch_lines_as_clamscan, allmatch_lines_with, gen_clamdb, testfiles, Dir};
 
 fn hex(b: &[u8]) -> String {
     b.iter().fold(String::new(), |mut s, x| {
@@ -84,6 +84,56 @@ fn find(dir: &Path, name: &str) -> Option<PathBuf> {
         level = next;
     }
     None
+}
+
+/// Base64 of ClamAV's test program in a `data:` URI (HTML smuggling).
+fn smuggled(before: &[u8], tag: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(exe);
+    let mut page = before.to_vec();
+    page.extend_from_slice(
+        format!("<{tag}=\"data:application/octet-stream;base64,{b64}\">x\n").as_bytes(),
+    );
+    page
+}
+
+/// `data:` URIs in HTML (and in text with late HTML) are written out as
+/// small mail messages and scanned: signatures match their data as
+/// written and decoded, as in clamscan.
+#[test]
+fn data_uris_are_scanned_as_clamscan_scans_them() {
+    use base64::Engine as _;
+    let d = Dir::new();
+    d.write("corpus/smuggle.html", smuggled(b"<html><body>\n", "a href"));
+    let mut text = std::fs::read("/usr/share/common-licenses/GPL-3").unwrap();
+    text.truncate(2000);
+    d.write("corpus/late.txt", smuggled(&text, "img src"));
+    d.write("corpus/no-magic.txt", smuggled(&text, "p title"));
+    d.write(
+        "db/test-3.cvd",
+        std::fs::read(crate::util::corpora().join("clamav/test-3.cvd")).unwrap(),
+    );
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&exe[60..156]);
+    d.write(
+        "db/b64.ndb",
+        format!("Raw.Base64:0:*:{}\n", hex(&b64.as_bytes()[8..40])),
+    );
+    let lines = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    for want in [
+        "corpus/smuggle.html: Clamav.Test.File-6 FOUND",
+        "corpus/smuggle.html: Raw.Base64.UNOFFICIAL FOUND",
+        "corpus/late.txt: Clamav.Test.File-6 FOUND",
+        "corpus/late.txt: Raw.Base64.UNOFFICIAL FOUND",
+        "corpus/no-magic.txt: Raw.Base64.UNOFFICIAL FOUND",
+    ] {
+        assert!(lines.contains(want), "{want} missing: {lines:#?}");
+    }
+    assert!(
+        !lines.contains("corpus/no-magic.txt: Clamav.Test.File-6 FOUND"),
+        "{lines:#?}"
+    );
 }
 
 #[test]
@@ -232,6 +282,27 @@ fn normalised_copies_are_clamscans_byte_for_byte() {
         "{} of {compared} differ: {differ:#?}",
         differ.len()
     );
+}
+
+/// Signatures `gen-clamdb --plant` writes for installed HTML pages (from
+/// their raw bytes, hashes and sections): the same `--allmatch` lines as
+/// clamscan, whether a planted signature lies in markup, a comment, a
+/// script or a `data:` URI.
+#[test]
+fn planted_signatures_in_html_pages_match_as_in_clamscan() {
+    let d = Dir::new();
+    let mut pages = installed_pages(40);
+    // Bookmarks with `data:` icons, where Chromium is installed.
+    pages.push(PathBuf::from("/usr/share/chromium/initial_bookmarks.html"));
+    for (i, p) in pages.iter().enumerate() {
+        if let Ok(data) = std::fs::read(p) {
+            d.write(&format!("corpus/{i}.html"), data);
+        }
+    }
+    let db = gen_clamdb(&d, "0.001", "hdb,hsb,mdb,ndb,ldb");
+    let lines = allmatch_lines_as_clamscan(&d, &db);
+    let found = lines.iter().filter(|l| l.ends_with(" FOUND")).count();
+    assert!(found >= 20, "{lines:#?}");
 }
 
 /// Up to `max` HTML pages under /usr/share/doc (and node's manuals), not
