@@ -43,34 +43,38 @@ const MAGICS: &[&[u8]] = &[
 /// The magic ClamAV requires at the very start of a file (ASP pages).
 const ASP_MAGIC: &[u8] = b"<%@ LANGUAGE =";
 
-/// Where the first HTML magic in `data` starts, if any.
+/// Where the first HTML magic in `data` starts, if any. Linear: the
+/// anchor rule's `href` is looked for once, from the end.
 pub fn magic_at(data: &[u8]) -> Option<usize> {
     if data.starts_with(ASP_MAGIC) {
         return Some(0);
     }
-    let mut first: Option<usize> = None;
+    let mut last_href: Option<Option<usize>> = None;
     for at in memchr::memchr_iter(b'<', data) {
-        if first.is_some_and(|f| f <= at) {
-            break;
-        }
         let rest = &data[at..];
-        if MAGICS.iter().any(|m| rest.starts_with(m)) || anchor_magic(rest) {
-            first = Some(at);
+        if MAGICS.iter().any(|m| rest.starts_with(m)) {
+            return Some(at);
+        }
+        if rest.starts_with(b"<a ") || rest.starts_with(b"<A ") {
+            let href = *last_href.get_or_insert_with(|| last_href_at(data));
+            if href.is_some_and(|h| h >= at + 3) {
+                return Some(at);
+            }
         }
     }
-    first
+    None
 }
 
-/// `<a ` or `<A ` followed, anywhere later, by `href`/`HREF` (ClamAV's
-/// rule: `3c(41|61)20*(68|48)(72|52)(4546|6566)`).
-fn anchor_magic(rest: &[u8]) -> bool {
-    if !(rest.starts_with(b"<a ") || rest.starts_with(b"<A ")) {
-        return false;
-    }
-    let tail = &rest[3..];
-    memchr::memmem::find_iter(tail, b"ef")
-        .chain(memchr::memmem::find_iter(tail, b"EF"))
-        .any(|i| i >= 2 && matches!(tail[i - 2], b'h' | b'H') && matches!(tail[i - 1], b'r' | b'R'))
+/// Where the last `href` of ClamAV's anchor rule (`<a `, then anywhere
+/// later `(h|H)(r|R)EF` or `(h|H)(r|R)ef`) starts.
+fn last_href_at(data: &[u8]) -> Option<usize> {
+    const HREFS: [&[u8]; 8] = [
+        b"href", b"hrEF", b"hRef", b"hREF", b"Href", b"HrEF", b"HRef", b"HREF",
+    ];
+    HREFS
+        .iter()
+        .filter_map(|h| memchr::memmem::rfind(data, h))
+        .max()
 }
 
 /// The normalised copies of an HTML object.
@@ -880,6 +884,11 @@ Content-transfer-encoding: base64\n\nSG k=ABC"
             let n = normalise(input, true);
             assert!(n.nocomment.len() <= 4 * input.len() + 16);
         }
+        // The anchor rule is found in one pass, however many `<a ` there are.
+        let mut anchors = b"<a ".repeat(300_000);
+        assert_eq!(magic_at(&anchors), None);
+        anchors.extend_from_slice(b"HRef");
+        assert_eq!(magic_at(&anchors), Some(0));
         // Output grows at most linearly: every byte a one-byte reference.
         let refs = b"&#x10ffff;".repeat(1000);
         assert!(normalise(&refs, true).nocomment.len() <= refs.len());
