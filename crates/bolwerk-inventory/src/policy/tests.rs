@@ -32,7 +32,9 @@ fn builtin_policy_keeps_the_drafts_identifiers_and_confidence() {
         .is_none());
     let kms = k.find(Kind::AndroidPackagePrefix, "com.kms.free").unwrap();
     assert_eq!(kms.confidence, Confidence::High);
-    assert!(k.find(Kind::AndroidPackagePrefix, "com.kmsx.other").is_none());
+    assert!(k
+        .find(Kind::AndroidPackagePrefix, "com.kmsx.other")
+        .is_none());
     assert!(!k.sources.is_empty());
 }
 

@@ -49,6 +49,29 @@ pub fn find(target: &Target, name: &str) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// The per-user hives of the Windows volume at the target's root
+/// (`Users/<profile>/NTUSER.DAT`, found case-insensitively), with the
+/// profile's folder name, in name order.
+pub fn user_hives(target: &Target) -> Vec<(String, PathBuf)> {
+    let Some(users) = child_ci(target.root(), "Users") else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&users) else {
+        return Vec::new();
+    };
+    let mut hives: Vec<(String, PathBuf)> = entries
+        .take(MAX_DIR_ENTRIES)
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let hive = child_ci(&e.path(), "NTUSER.DAT").filter(|h| h.is_file())?;
+            Some((e.file_name().to_string_lossy().into_owned(), hive))
+        })
+        .collect();
+    hives.sort();
+    hives
+}
+
 /// `dir/name`, matching `name` without regard to ASCII case; an exact
 /// match wins, then the first match in byte order.
 fn child_ci(dir: &Path, name: &str) -> Option<PathBuf> {

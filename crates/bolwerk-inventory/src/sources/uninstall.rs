@@ -6,7 +6,12 @@
 //! publisher patterns; `DisplayVersion` gives the version and
 //! `InstallLocation`, when set, is shown with the key.
 //!
-//! Per-user installs (`NTUSER.DAT`) are not read.
+//! Per-user installs are read from each profile's hive,
+//! `Users/<profile>/NTUSER.DAT`, under its
+//! `Software\Microsoft\Windows\CurrentVersion\Uninstall`; their keys are shown as
+//! `HKU\<profile>\Software\…` (the profile's folder name: its SID is not
+//! known offline). A damaged hive is an error naming it; the other hives
+//! still report.
 
 use notatin::cell_key_node::CellKeyNode;
 
@@ -15,6 +20,9 @@ use crate::error::Result;
 use crate::finding::Finding;
 use crate::policy::{Kind, Policy};
 use crate::target::Target;
+
+/// The Uninstall key of a user's hive (`NTUSER.DAT`).
+const USER_UNINSTALL_KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Uninstall";
 
 /// The Uninstall keys in the SOFTWARE hive, 64-bit view first.
 const UNINSTALL_KEYS: [&str; 2] = [
@@ -37,7 +45,7 @@ pub struct InstalledProgram {
     pub location: Option<String>,
 }
 
-/// Uninstall keys of the SOFTWARE hive.
+/// Uninstall keys of the SOFTWARE hive and of the users' hives.
 pub struct Uninstall;
 
 impl super::Source for Uninstall {
@@ -46,13 +54,55 @@ impl super::Source for Uninstall {
     }
 
     fn collect(&self, target: &Target, policy: &Policy, out: &mut Vec<Finding>) -> Result<()> {
-        let Some(path) = hive::find(target, "SOFTWARE") else {
-            return Ok(());
-        };
-        for program in hive::read(&path, read_programs)? {
-            match_program(&program, policy, out);
+        let machine = hive::find(target, "SOFTWARE").map(|path| hive::read(&path, read_programs));
+        let users = hive::user_hives(target)
+            .into_iter()
+            .map(|(user, path)| hive::read(&path, |parser, _| read_user_programs(parser, &user)));
+        let mut first_error = None;
+        for programs in machine.into_iter().chain(users) {
+            match programs {
+                Ok(programs) => {
+                    for program in &programs {
+                        match_program(program, policy, out);
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Every program under the Uninstall key of the parsed hive of the user
+/// whose profile folder is `user`.
+pub fn read_user_programs(
+    parser: &mut notatin::parser::Parser,
+    user: &str,
+) -> Vec<InstalledProgram> {
+    let Some(mut key) = hive::key(parser, USER_UNINSTALL_KEY) else {
+        return Vec::new();
+    };
+    hive::subkeys(parser, &mut key)
+        .into_iter()
+        .map(|sub| {
+            program(
+                format!(r"HKU\{user}\{USER_UNINSTALL_KEY}\{}", sub.key_name),
+                &sub,
+            )
+        })
+        .collect()
+}
+
+/// One program from its Uninstall subkey, shown as `key`.
+fn program(key: String, sub: &CellKeyNode) -> InstalledProgram {
+    InstalledProgram {
+        key,
+        name: hive::string(sub, "DisplayName"),
+        version: hive::string(sub, "DisplayVersion"),
+        publisher: hive::string(sub, "Publisher"),
+        location: hive::string(sub, "InstallLocation"),
     }
 }
 
@@ -67,13 +117,10 @@ pub fn read_programs(
             continue;
         };
         for sub in hive::subkeys(parser, &mut key) {
-            out.push(InstalledProgram {
-                key: format!(r"HKLM\SOFTWARE\{path}\{}", sub.key_name),
-                name: hive::string(&sub, "DisplayName"),
-                version: hive::string(&sub, "DisplayVersion"),
-                publisher: hive::string(&sub, "Publisher"),
-                location: hive::string(&sub, "InstallLocation"),
-            });
+            out.push(program(
+                format!(r"HKLM\SOFTWARE\{path}\{}", sub.key_name),
+                &sub,
+            ));
         }
     }
     out

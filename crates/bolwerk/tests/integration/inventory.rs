@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::eqnice;
-use crate::util::{bolwerk, run, Dir};
+use crate::util::{bolwerk, run, Dir, Run};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -122,16 +122,22 @@ fn findings(csv: &str) -> Vec<String> {
     rows
 }
 
-/// `bolwerk inventory --csv` of an offline root, on a fixed day.
-fn inventory_csv(root: &Path) -> crate::util::Run {
+/// `bolwerk inventory FORMAT` (`--csv`, `--json`) of an offline root, on
+/// a fixed day.
+fn offline_inventory(root: &Path, format: &str) -> Run {
     bolwerk(&[
         "inventory",
         "--root",
         s(root),
         "--today",
         "2024-07-10",
-        "--csv",
+        format,
     ])
+}
+
+/// `bolwerk inventory --csv` of an offline root, on a fixed day.
+fn inventory_csv(root: &Path) -> Run {
+    offline_inventory(root, "--csv")
 }
 
 #[test]
@@ -566,6 +572,22 @@ fn macos_bundles_by_bundle_id_and_path() {
 #[path = "../../../bolwerk-inventory/tests/support/regf.rs"]
 mod regf;
 
+/// `bolwerk inventory --json` of an offline root, on a fixed day.
+fn inventory_json(root: &Path) -> Run {
+    offline_inventory(root, "--json")
+}
+
+/// The errors of a `bolwerk inventory --json` report.
+fn json_errors(stdout: &str) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// `bolwerk inventory --json` findings as `source|observed|version|status`.
 fn json_findings(stdout: &str) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
@@ -585,6 +607,57 @@ fn json_findings(stdout: &str) -> Vec<String> {
         .collect();
     rows.sort();
     rows
+}
+
+/// Per-user installs: each profile's `NTUSER.DAT` (names in any case) is
+/// read for its Uninstall key; a damaged one is an error naming it while
+/// the other profiles still report.
+#[test]
+fn windows_user_hives_made_by_hivex() {
+    have("hivexregedit", "libwin-hivex-perl");
+    let d = Dir::new();
+    let root = d.join("win");
+    let key = r"Software\Microsoft\Windows\CurrentVersion\Uninstall";
+    let user = |display: &str, publisher: &str, sub: &str| {
+        regf::reg_text(
+            "HKEY_CURRENT_USER",
+            &[(
+                &format!(r"{key}\{sub}"),
+                &[
+                    ("DisplayName", display),
+                    ("DisplayVersion", "21.3.10.391"),
+                    ("Publisher", publisher),
+                ],
+            )],
+        )
+    };
+    regf::make_hive(
+        &root.join("users/alice/ntuser.dat"),
+        "HKEY_CURRENT_USER",
+        &user("Kaspersky Free", "AO Kaspersky Lab", "KasperskyFree"),
+    );
+    regf::make_hive(
+        &root.join("users/bob/NTUSER.DAT"),
+        "HKEY_CURRENT_USER",
+        &user("Notepad++", "Notepad++ Team", "Notepad++"),
+    );
+    std::fs::create_dir_all(root.join("users/Public")).unwrap();
+    let r = inventory_json(&root);
+    let alice = format!(r"windows-uninstall|HKU\alice\{key}\KasperskyFree|21.3.10.391|found");
+    eqnice!(vec![alice.clone()], json_findings(&r.stdout));
+    eqnice!(1, r.code);
+
+    let bob = root.join("users/bob/NTUSER.DAT");
+    std::fs::write(&bob, b"regf, but not a hive").unwrap();
+    let r = inventory_json(&root);
+    let errors = json_errors(&r.stdout);
+    eqnice!(1, errors.len());
+    let e = &errors[0];
+    assert!(
+        e.starts_with("windows-uninstall: ") && e.contains(s(&bob)),
+        "{e}"
+    );
+    eqnice!(vec![alice], json_findings(&r.stdout));
 }
 
 /// A mounted Windows volume (names in any case) whose SOFTWARE and SYSTEM
@@ -647,15 +720,7 @@ fn windows_volume_hives_made_by_hivex() {
         &system,
     );
 
-    let args = [
-        "inventory",
-        "--root",
-        s(&root),
-        "--today",
-        "2024-07-10",
-        "--json",
-    ];
-    let r = bolwerk(&args);
+    let r = inventory_json(&root);
     eqnice!(
         vec![
             r#"windows-service|HKLM\SYSTEM\ControlSet001\Services\AVP21.3 ("C:\Program Files (x86)\Kaspersky Lab\KES.12.3.0\avp.exe" -r)|-|found"#.to_string(),
@@ -666,11 +731,10 @@ fn windows_volume_hives_made_by_hivex() {
     eqnice!(1, r.code);
 
     std::fs::write(config.join("SOFTWARE"), b"regf, but not a hive").unwrap();
-    let r = bolwerk(&args);
-    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let errors = v["errors"].as_array().unwrap();
+    let r = inventory_json(&root);
+    let errors = json_errors(&r.stdout);
     eqnice!(1, errors.len());
-    let e = errors[0].as_str().unwrap();
+    let e = &errors[0];
     assert!(
         e.starts_with("windows-uninstall: ") && e.contains(s(&config.join("SOFTWARE"))),
         "{e}"
