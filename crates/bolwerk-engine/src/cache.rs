@@ -206,7 +206,7 @@ pub struct CompiledImage {
 }
 
 /// Compile the request's databases into an engine image at `output`, with
-/// their bulk spilled to sorted runs beside it (see [`crate::spill`]), so
+/// their bulk spilled to sorted runs beside it (the spill the daemon uses), so
 /// that compiling needs the memory of one batch of text, not of the whole
 /// database (`bolwerk db compile`, and the cache of large databases).
 pub fn compile_image(req: &Request, output: &Path) -> std::io::Result<CompiledImage> {
