@@ -6,7 +6,10 @@
 # .mdb, .ndb and .ldb, about 7.2M signatures at SCALE=1.0), with --plant
 # PLANT so that the files under PLANT (inside CORPUS) match and the scans
 # have detections to compare. Generated once, cached under BENCH_DATA.
-# Corpus: CORPUS, real files already on the machine (default /usr/lib).
+# Corpus: CORPUS, one or more directories of real files already on the
+# machine (default /usr/lib/x86_64-linux-gnu, /usr/share and /usr/lib/git-core,
+# about 1.4 GB here; all of /usr/lib, 4.3 GB, takes clamscan well over half an
+# hour with this database, too long for a routine run).
 #
 # What it measures: wall time and peak resident memory (RSS) of the whole
 # process, from `/usr/bin/time -f '%e %M'` (wall time taken in milliseconds
@@ -45,7 +48,8 @@
 #   RUNS        repetitions of rows 1-3 (default 3)
 #   SCAN_RUNS   repetitions of rows 4-6 (default RUNS)
 #   BENCH_DATA  cache directory for generated data (default ~/.cache/bolwerk-bench)
-#   CORPUS      directory of real files to scan (default /usr/lib)
+#   CORPUS      directories of real files to scan, separated by spaces (default
+#               "/usr/lib/x86_64-linux-gnu /usr/share /usr/lib/git-core")
 #   PLANT       directory whose files get planted signatures (default
 #               /usr/lib/git-core; should lie inside CORPUS)
 #   LITERAL     the literal rg counts (default: the start of the EICAR string)
@@ -64,7 +68,7 @@ SCALE=${SCALE:-1.0}
 RUNS=${RUNS:-3}
 SCAN_RUNS=${SCAN_RUNS:-$RUNS}
 BENCH_DATA=${BENCH_DATA:-$HOME/.cache/bolwerk-bench}
-CORPUS=${CORPUS:-/usr/lib}
+CORPUS=${CORPUS:-/usr/lib/x86_64-linux-gnu /usr/share /usr/lib/git-core}
 PLANT=${PLANT:-/usr/lib/git-core}
 LITERAL=${LITERAL:-X5O!P%@AP[4}
 CLAMD=${CLAMD:-/usr/sbin/clamd}
@@ -83,16 +87,22 @@ command -v rg >/dev/null || die "rg not found; install it with: apt-get install 
 command -v python3 >/dev/null || die "python3 not found"
 command -v cargo >/dev/null || die "cargo not found"
 [[ -f $GEN ]] || die "$GEN not found (expected next to the repository, at $REPO_ROOT/$GEN)"
-[[ -d $CORPUS ]] || die "CORPUS $CORPUS is not a directory"
+read -ra CORPUS_DIRS <<<"$CORPUS"
+((${#CORPUS_DIRS[@]})) || die "CORPUS names no directory"
+for i in "${!CORPUS_DIRS[@]}"; do
+    [[ -d ${CORPUS_DIRS[i]} ]] || die "CORPUS: ${CORPUS_DIRS[i]} is not a directory"
+    CORPUS_DIRS[i]=$(cd "${CORPUS_DIRS[i]}" && pwd)
+done
+CORPUS=${CORPUS_DIRS[*]}
 [[ -d $PLANT ]] || die "PLANT $PLANT is not a directory"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer, got '$RUNS'"
 [[ $SCAN_RUNS =~ ^[1-9][0-9]*$ ]] || die "SCAN_RUNS must be a positive integer, got '$SCAN_RUNS'"
-CORPUS=$(cd "$CORPUS" && pwd)
 PLANT=$(cd "$PLANT" && pwd)
-case $PLANT/ in
-    "$CORPUS"/*) ;;
-    *) log "note: PLANT $PLANT is not inside CORPUS $CORPUS; the corpus scans will find nothing planted" ;;
-esac
+inside=
+for d in "${CORPUS_DIRS[@]}"; do
+    [[ $PLANT/ == "$d"/* ]] && inside=1
+done
+[[ -n $inside ]] || log "note: PLANT $PLANT is not inside CORPUS; the corpus scans will find nothing planted"
 
 # ---------------------------------------------------------------- data
 mkdir -p "$BENCH_DATA"
@@ -214,9 +224,9 @@ compare_found() {
 
 log "warming the page cache (database and corpus) ..."
 cat "$DB"/synth.* "$TINY" >/dev/null
-find "$CORPUS" -type f -print0 | xargs -0 cat >/dev/null
-CORPUS_FILES=$(find "$CORPUS" -type f | wc -l)
-CORPUS_BYTES=$(find "$CORPUS" -type f -printf '%s\n' | awk '{n += $1} END {printf "%d", n}')
+find "${CORPUS_DIRS[@]}" -type f -print0 | xargs -0 cat >/dev/null
+CORPUS_FILES=$(find "${CORPUS_DIRS[@]}" -type f | wc -l)
+CORPUS_BYTES=$(find "${CORPUS_DIRS[@]}" -type f -printf '%s\n' | awk '{n += $1} END {printf "%d", n}')
 CORPUS_H=$(awk -v n="$CORPUS_BYTES" 'BEGIN {printf "%.2f GB", n / 1e9}')
 LIMITS=(--max-filesize=0 --max-scansize=0)
 
@@ -248,9 +258,9 @@ add_row "3b. the same, bolwerk given the image of row 2 (\`-d engine.bwdb\`)" \
 
 # 4. Corpus, one thread.
 log "4. scan $CORPUS with one thread ..."
-measure clamscan-corpus "$SCAN_RUNS" found clamscan --no-summary -r "${LIMITS[@]}" -d "$DB" "$CORPUS"
+measure clamscan-corpus "$SCAN_RUNS" found clamscan --no-summary -r "${LIMITS[@]}" -d "$DB" "${CORPUS_DIRS[@]}"
 C_WALL=$M_WALL C_RSS=$M_RSS
-measure bolwerk-corpus-1t "$SCAN_RUNS" found "$BOLWERK" clamscan --no-builtin --no-summary --threads 1 -r "${LIMITS[@]}" -d "$DB" "$CORPUS"
+measure bolwerk-corpus-1t "$SCAN_RUNS" found "$BOLWERK" clamscan --no-builtin --no-summary --threads 1 -r "${LIMITS[@]}" -d "$DB" "${CORPUS_DIRS[@]}"
 add_row "4. scan the corpus, 1 thread: clamscan vs bolwerk \`--threads 1\` (warm image)" \
     "$C_WALL" "$C_RSS" "$M_WALL" "$M_RSS" "$(mbps "$C_WALL")" "$(mbps "$M_WALL")"
 compare_found "row 4" clamscan-corpus bolwerk-corpus-1t
@@ -290,14 +300,14 @@ done
 CLAMD_START=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
 log "  clamd answers after ${CLAMD_START}s, $(awk '/^VmRSS/ {printf "%d MiB", $2 / 1024}' "/proc/$CLAMD_PID/status")"
 log "5. scan $CORPUS with all threads ..."
-measure clamdscan-multiscan "$SCAN_RUNS" found clamdscan --config-file="$WORK/clamd.conf" --multiscan --no-summary "$CORPUS"
+measure clamdscan-multiscan "$SCAN_RUNS" found clamdscan --config-file="$WORK/clamd.conf" --multiscan --no-summary "${CORPUS_DIRS[@]}"
 D_WALL=$M_WALL
 D_RSS=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$CLAMD_PID/status")
 D_HWM=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$CLAMD_PID/status")
 kill "$CLAMD_PID"
 wait "$CLAMD_PID" 2>/dev/null || true
 CLAMD_PID=
-measure bolwerk-corpus-all "$SCAN_RUNS" found "$BOLWERK" clamscan --no-builtin --no-summary -r "${LIMITS[@]}" -d "$DB" "$CORPUS"
+measure bolwerk-corpus-all "$SCAN_RUNS" found "$BOLWERK" clamscan --no-builtin --no-summary -r "${LIMITS[@]}" -d "$DB" "${CORPUS_DIRS[@]}"
 add_row "5. scan the corpus, all threads: \`clamdscan --multiscan\` (clamd's RSS after the scan) vs bolwerk (warm image)" \
     "$D_WALL" "$D_RSS" "$M_WALL" "$M_RSS" "$(mbps "$D_WALL")" "$(mbps "$M_WALL")"
 compare_found "row 5" clamdscan-multiscan bolwerk-corpus-all
@@ -306,12 +316,12 @@ compare_found "rows 4 and 5 (bolwerk)" bolwerk-corpus-1t bolwerk-corpus-all
 # 6. The ceiling.
 log "6. the ceiling: cat and rg over $CORPUS ..."
 # shellcheck disable=SC2016 # $1 is expanded by that sh
-measure cat "$SCAN_RUNS" 0 sh -c 'find "$1" -type f -print0 | xargs -0 cat >/dev/null' sh "$CORPUS"
+measure cat "$SCAN_RUNS" 0 sh -c 'find "$@" -type f -print0 | xargs -0 cat >/dev/null' sh "${CORPUS_DIRS[@]}"
 add_row "6. ceiling: \`cat\` of every file of the corpus to /dev/null (in the ClamAV columns)" \
     "$M_WALL" "$M_RSS" n/a n/a "$(mbps "$M_WALL")" ""
-measure rg-1t "$SCAN_RUNS" "0 1" rg -j1 -c -a -F --no-messages "$LITERAL" "$CORPUS"
+measure rg-1t "$SCAN_RUNS" "0 1" rg -j1 -c -a -F --no-messages "$LITERAL" "${CORPUS_DIRS[@]}"
 RG1_WALL=$M_WALL RG1_RSS=$M_RSS
-measure rg-all "$SCAN_RUNS" "0 1" rg -c -a -F --no-messages "$LITERAL" "$CORPUS"
+measure rg-all "$SCAN_RUNS" "0 1" rg -c -a -F --no-messages "$LITERAL" "${CORPUS_DIRS[@]}"
 add_row "6b. ceiling: \`rg -c -a -F LITERAL\`, 1 thread (ClamAV columns) and all threads (bolwerk columns)" \
     "$RG1_WALL" "$RG1_RSS" "$M_WALL" "$M_RSS" "$(mbps "$RG1_WALL")" "$(mbps "$M_WALL")"
 
@@ -326,11 +336,11 @@ echo "Machine: $(nproc) CPUs, ${CPU:-unknown CPU}, $MEM RAM. Date: $(date -u '+%
     "Load average at start: $LOAD_AT_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)." \
     "$(clamscan --version) (clamscan, clamd, clamdscan) vs $("$BOLWERK" --version); $(rg --version | head -n 1)."
 echo "Database: $SIGS signatures at scale $SCALE ($KINDS), planted for the files of $PLANT." \
-    "Corpus: $CORPUS, $CORPUS_FILES files, $CORPUS_H; page cache warm; no size limits (\`--max-filesize=0 --max-scansize=0\`; clamd: \`MaxFileSize 0\`, \`MaxScanSize 0\`)."
+    "Corpus: $CORPUS ($CORPUS_FILES files, $CORPUS_H); page cache warm; no size limits (\`--max-filesize=0 --max-scansize=0\`; clamd: \`MaxFileSize 0\`, \`MaxScanSize 0\`)."
 echo "Rows 1-3: median wall time of $RUNS runs; rows 4-6: of $SCAN_RUNS; RSS is the maximum over runs." \
     "speed-up = ClamAV wall / bolwerk wall; RSS ratio = ClamAV RSS / bolwerk RSS (above 1: bolwerk is faster / uses less); MB/s = corpus bytes / 10^6 / wall." \
     "Row 5: clamd with its default MaxThreads (10), started beforehand (answered after ${CLAMD_START} s), RSS after the scan ${D_RSS} MiB, peak over its life (load included) ${D_HWM} MiB."
-echo "Command: \`SCALE=$SCALE RUNS=$RUNS SCAN_RUNS=$SCAN_RUNS CORPUS=$CORPUS PLANT=$PLANT BENCH_DATA=$BENCH_DATA bench/engine.sh\`" \
+echo "Command: \`SCALE=$SCALE RUNS=$RUNS SCAN_RUNS=$SCAN_RUNS CORPUS='$CORPUS' PLANT=$PLANT BENCH_DATA=$BENCH_DATA bench/engine.sh\`" \
     "(clamscan and \`bolwerk clamscan --no-builtin\` get the same ARGS; LITERAL was \`$LITERAL\`)."
 if ((${#WARNINGS[@]})); then
     echo
