@@ -350,29 +350,38 @@ impl Engine {
 
     /// Match one object: its bytes, and what is known of it (type, PE
     /// sections and entry point). Returns nothing when an allow-list entry
-    /// names the object.
+    /// names the object. Signatures are tried, and reported, in ClamAV's
+    /// order (measured with and without `--allmatch`): body signatures,
+    /// whole-file hashes, logical signatures, PE section hashes.
     pub fn scan(&self, data: &[u8], ctx: &ObjectContext, opts: &ScanOptions) -> Vec<Detection> {
+        let all = opts.all_match;
         let mut found = Vec::new();
         let mut digests = Digests::new(data);
         let size = u32::try_from(data.len()).ok();
-        match_hashes(&self.file, size, &mut digests, &mut found, |t| {
-            SigKind::FileHash(t)
-        });
+        let detection = |kind| move |(name, offset)| Detection { name, kind, offset };
+        let mut hits = self.bodies.scan(data, ctx, all);
+        found.extend(hits.bodies.drain(..).map(detection(SigKind::Body)));
+        if found.is_empty() || all {
+            match_hashes(&self.file, size, &mut digests, &mut found, |t| {
+                SigKind::FileHash(t)
+            });
+        }
+        if found.is_empty() || all {
+            let logical = self.logical.eval(data, ctx, &hits, all);
+            found.extend(logical.into_iter().map(detection(SigKind::Logical)));
+        }
         for &(raw, len) in &ctx.sections {
-            if !found.is_empty() && !opts.all_match {
+            if !found.is_empty() && !all {
                 break;
             }
             if len != 0 && len <= MAX_SECTION_HASHED {
                 self.scan_section(data, &(raw as usize..(raw + len) as usize), &mut found);
             }
         }
-        if found.is_empty() || opts.all_match {
-            self.scan_patterns(data, ctx, opts.all_match, &mut found);
-        }
         if found.is_empty() || self.allowed(size, &mut digests) {
             return Vec::new();
         }
-        if !opts.all_match {
+        if !all {
             found.truncate(1);
         }
         found
@@ -664,17 +673,18 @@ mod tests {
                 .collect();
             assert_eq!(
                 names,
+                // ClamAV's order: body, file hashes, logical.
                 [
+                    "Body.E.UNOFFICIAL",
                     "E.Md5.UNOFFICIAL",
                     "E.Sha1.UNOFFICIAL",
-                    "Body.E.UNOFFICIAL",
                     "Logic.E.UNOFFICIAL"
                 ]
             );
             assert_eq!(
                 e.scan(&data, &ctx, &all).len(),
                 3,
-                "section hash, body, logical"
+                "body, logical, section hash"
             );
         }
         assert_eq!(built.known_signatures(), opened.known_signatures());

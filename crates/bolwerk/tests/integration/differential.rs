@@ -17,7 +17,7 @@ use md5::{Digest, Md5};
 use sha1::Sha1;
 use sha2::Sha256;
 
-use crate::util::{bolwerk_in, run, testfiles, Dir, Run, EICAR};
+use crate::util::{bolwerk_in, run, same_lines_as_clamscan, testfiles, Dir, Run, EICAR};
 
 pub fn md5_hex(d: &[u8]) -> String {
     hex(&Md5::digest(d))
@@ -323,4 +323,73 @@ fn duplicate_hashes_report_the_last_loaded() {
     .map(|s| s.to_string())
     .collect();
     assert_eq!(lines, want);
+}
+
+/// When several kinds of signature match, the one clamscan reports is the
+/// one bolwerk reports: body signatures, then whole-file hashes, then
+/// logical signatures, then PE section hashes (each pair of kinds, and
+/// all four with `--allmatch`).
+#[test]
+fn the_kind_reported_first_is_clamscans() {
+    let d = Dir::new();
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    d.write("corpus/clam.exe", &exe);
+    let pe = bolwerk_unpack::pe::parse(&exe).expect("clam.exe is a PE file");
+    let section = pe.sections[0].hash_range().expect("a hashed section");
+    let kinds = [
+        ("ndb", format!("Kind.Ndb:0:*:{}\n", hex(&exe[184..200]))),
+        ("hdb", format!("{}:{}:Kind.Hdb\n", md5_hex(&exe), exe.len())),
+        (
+            "ldb",
+            format!(
+                "Kind.Ldb;Engine:51-255,Target:0;0;{}\n",
+                hex(&exe[284..300])
+            ),
+        ),
+        (
+            "mdb",
+            format!(
+                "{}:{}:Kind.Mdb\n",
+                section.len(),
+                md5_hex(&exe[section.clone()])
+            ),
+        ),
+    ];
+    for (ext, line) in &kinds {
+        d.write(&format!("db/k.{ext}"), line);
+    }
+    let db = |ext: &str| {
+        d.join(&format!("db/k.{ext}"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    for (i, (a, _)) in kinds.iter().enumerate() {
+        for (b, _) in &kinds[i + 1..] {
+            let (da, db_) = (db(a), db(b));
+            let args = ["--no-summary", "-d", &da, "-d", &db_, "corpus"];
+            let lines = same_lines_as_clamscan(d.path(), &args);
+            let want = format!(
+                "corpus/clam.exe: Kind.{}.UNOFFICIAL FOUND",
+                first_kind(a, b)
+            );
+            assert!(lines.contains(&want), "{a}+{b}: {lines:#?}");
+        }
+    }
+    let all: Vec<String> = kinds.iter().map(|(ext, _)| db(ext)).collect();
+    let mut args = vec!["--no-summary", "--allmatch"];
+    for p in &all {
+        args.extend(["-d", p.as_str()]);
+    }
+    args.push("corpus");
+    assert_eq!(same_lines_as_clamscan(d.path(), &args).len(), 4);
+}
+
+/// Of two kinds, the one ClamAV tries first.
+fn first_kind(a: &str, b: &str) -> String {
+    let order = ["ndb", "hdb", "ldb", "mdb"];
+    let rank = |k: &str| order.iter().position(|o| *o == k).unwrap();
+    let first = if rank(a) < rank(b) { a } else { b };
+    let mut name = first.to_string();
+    name[..1].make_ascii_uppercase();
+    name
 }
