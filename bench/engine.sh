@@ -153,46 +153,6 @@ ROWS=()
 # bolwerk's engine cache starts empty and lives in the temporary directory.
 export XDG_CACHE_HOME=$WORK/cache
 
-# measure NAME RUNS EXPECT CMD... : run CMD RUNS times; sets M_WALL (median s)
-# and M_RSS (max MiB), keeps the FOUND lines of the last run in
-# $WORK/found.NAME, and records a warning if the exit code does not match what
-# the tool reported or the count changes between runs. EXPECT is "found" (exit
-# 0 with nothing found, 1 otherwise, as the scanners do), or a list of
-# accepted exit codes such as "0 1".
-measure() {
-    local name=$1 runs=$2 expect=$3; shift 3
-    local walls=() rss_max=0 i rc found prev_found=
-    for ((i = 1; i <= runs; i++)); do
-        rc=0
-        local t0=$EPOCHREALTIME t1 wall elapsed kib
-        "$TIME" -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-        t1=$EPOCHREALTIME
-        read -r elapsed kib < <(tail -n 1 "$WORK/time")
-        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
-        walls+=("$wall")
-        if ((kib > rss_max)); then rss_max=$kib; fi
-        grep ' FOUND$' "$WORK/out" | sort >"$WORK/found.$name" || true
-        found=$(wc -l <"$WORK/found.$name")
-        log "  $name run $i/$runs: ${wall}s (time: ${elapsed}s), $((kib / 1024)) MiB, exit $rc, $found found"
-        if [[ $expect == found ]]; then
-            local expected=0
-            if ((found > 0)); then expected=1; fi
-            if ((rc != expected)); then
-                WARNINGS+=("$name exited $rc (expected $expected with $found found): $(head -c 300 "$WORK/err" | tr '\n' ' ')")
-            fi
-        elif [[ " $expect " != *" $rc "* ]]; then
-            WARNINGS+=("$name exited $rc (expected one of: $expect): $(head -c 300 "$WORK/err" | tr '\n' ' ')")
-        fi
-        if [[ -n $prev_found && $prev_found != "$found" ]]; then
-            WARNINGS+=("$name found $prev_found then $found infected files in repeated runs")
-        fi
-        prev_found=$found
-    done
-    M_WALL=$(printf '%s\n' "${walls[@]}" | sort -g |
-        awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
-    M_RSS=$(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}')
-}
-
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a != "" && b > 0) printf "%.1fx", a / b; else print "n/a"}'; }
 mbps() { awk -v n="$CORPUS_BYTES" -v w="$1" 'BEGIN {if (w > 0) printf "%.1f", n / 1e6 / w; else print "n/a"}'; }
 

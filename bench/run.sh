@@ -110,49 +110,13 @@ ROWS=()
 BOLWERK_OPTS=(--no-cache)
 export XDG_CACHE_HOME=$WORK/cache
 
-# measure NAME CMD... : run CMD RUNS times; sets M_WALL (median s), M_RSS (max MiB),
-# M_FOUND (FOUND lines of the last run) and records a warning if the exit code
-# does not match what the tool reported or differs between runs.
-measure() {
-    local name=$1; shift
-    local walls=() rss_max=0 i rc found prev_found=
-    for ((i = 1; i <= RUNS; i++)); do
-        rc=0
-        local t0=$EPOCHREALTIME t1 wall elapsed kib
-        "$TIME" -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-        t1=$EPOCHREALTIME
-        read -r elapsed kib < <(tail -n 1 "$WORK/time")
-        # %e only has 10 ms resolution, too coarse for sub-second runs; take the
-        # wall time in milliseconds from the shell instead (includes ~1 ms for
-        # starting /usr/bin/time itself). $elapsed is kept as a cross-check.
-        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
-        walls+=("$wall")
-        if ((kib > rss_max)); then rss_max=$kib; fi
-        found=$(grep -c ' FOUND$' "$WORK/out" || true)
-        log "  $name run $i/$RUNS: ${wall}s (time: ${elapsed}s), $((kib / 1024)) MiB, exit $rc, $found found"
-        local expected=0
-        if ((found > 0)); then expected=1; fi
-        if ((rc != expected)); then
-            WARNINGS+=("$name exited $rc (expected $expected with $found found): $(head -c 300 "$WORK/err" | tr '\n' ' ')")
-        fi
-        if [[ -n $prev_found && $prev_found != "$found" ]]; then
-            WARNINGS+=("$name found $prev_found then $found infected files in repeated runs")
-        fi
-        prev_found=$found
-    done
-    M_WALL=$(printf '%s\n' "${walls[@]}" | sort -g |
-        awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}')
-    M_RSS=$(awk -v k="$rss_max" 'BEGIN {printf "%.1f", k / 1024}')
-    M_FOUND=$found
-}
-
 # row LABEL ARGS... : the same clamscan arguments for both tools.
 row() {
     local label=$1; shift
     log "$label"
-    measure clamscan clamscan "$@"
+    measure clamscan "$RUNS" found clamscan "$@"
     local c_wall=$M_WALL c_rss=$M_RSS c_found=$M_FOUND
-    measure bolwerk "$BOLWERK" clamscan --no-builtin "${BOLWERK_OPTS[@]}" "$@"
+    measure bolwerk "$RUNS" found "$BOLWERK" clamscan --no-builtin "${BOLWERK_OPTS[@]}" "$@"
     local b_wall=$M_WALL b_rss=$M_RSS b_found=$M_FOUND
     local speedup rss_ratio
     speedup=$(awk -v c="$c_wall" -v b="$b_wall" 'BEGIN {if (b > 0) printf "%.1fx", c / b; else print "n/a"}')
