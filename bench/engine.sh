@@ -129,12 +129,7 @@ FOUND_DIR=$BENCH_DATA/engine-found
 mkdir -p "$FOUND_DIR"
 
 # ---------------------------------------------------------------- build
-log "building bolwerk (release) ..."
-cargo build --release --locked -p bolwerk >&2
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-BOLWERK=$TARGET_DIR/release/bolwerk
-[[ -x $BOLWERK ]] || die "built binary not found at $BOLWERK"
+BOLWERK=$(build_bolwerk)
 
 # ---------------------------------------------------------------- measuring
 WORK=$(mktemp -d)

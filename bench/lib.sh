@@ -4,6 +4,18 @@
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# build_bolwerk: build bolwerk in release mode (honouring CARGO_TARGET_DIR)
+# and print the binary's path.
+build_bolwerk() {
+    log "building bolwerk (release) ..."
+    cargo build --release --locked -p bolwerk >&2
+    local dir
+    dir=$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    [[ -x $dir/release/bolwerk ]] || die "built binary not found at $dir/release/bolwerk"
+    echo "$dir/release/bolwerk"
+}
+
 # hash_db DATA SCALE GEN: print the directory of the synthetic hash
 # database (.hdb/.hsb/.mdb) at SCALE, generating it with GEN under DATA on
 # first use (later runs and other scripts reuse it).

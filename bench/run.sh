@@ -94,12 +94,7 @@ TINY=$BENCH_DATA/tiny.txt
 [[ -s $TINY ]] || printf 'a small, harmless text file\n' >"$TINY"
 
 # ---------------------------------------------------------------- build
-log "building bolwerk (release) ..."
-cargo build --release -p bolwerk >&2
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-BOLWERK=$TARGET_DIR/release/bolwerk
-[[ -x $BOLWERK ]] || die "built binary not found at $BOLWERK"
+BOLWERK=$(build_bolwerk)
 
 # ---------------------------------------------------------------- measuring
 WORK=$(mktemp -d)
