@@ -1,5 +1,8 @@
 //! PDF: every stream is a child, decoded through the filters its dictionary
-//! names (`FlateDecode`, `ASCIIHexDecode`, `ASCII85Decode`, in order).
+//! names (`FlateDecode`, `LZWDecode`, `RunLengthDecode`, `ASCIIHexDecode`,
+//! `ASCII85Decode`, in order; LZW with its `EarlyChange` parameter).
+//! Object streams are streams like any other: their decoded objects are
+//! scanned as the child's bytes.
 //! Streams are found by their keywords rather than by the cross-reference
 //! table, which hostile and damaged files get wrong: the dictionary is the
 //! text between the preceding `obj` and `stream`, the data runs to the next
@@ -63,6 +66,8 @@ fn decode(dict: &[u8], raw: &[u8], limit: u64) -> Option<Vec<u8>> {
     for filter in filters(dict) {
         data = match filter.as_slice() {
             b"FlateDecode" | b"Fl" => inflate(&data, limit),
+            b"LZWDecode" | b"LZW" => lzw(&data, early_change(dict), limit),
+            b"RunLengthDecode" | b"RL" => run_length(&data, limit),
             b"ASCIIHexDecode" | b"AHx" => hex(&data),
             b"ASCII85Decode" | b"A85" => ascii85(&data)?,
             _ => return Some(data),
@@ -104,6 +109,65 @@ fn inflate(data: &[u8], limit: u64) -> Vec<u8> {
         let _ = flate2::read::DeflateDecoder::new(data)
             .take(cap)
             .read_to_end(&mut out);
+    }
+    out
+}
+
+/// `/EarlyChange 0` in the dictionary's parameters; 1 (the default) otherwise.
+fn early_change(dict: &[u8]) -> bool {
+    let Some(at) = memchr::memmem::find(dict, b"/EarlyChange") else {
+        return true;
+    };
+    dict[at + 12..].trim_ascii_start().first() != Some(&b'0')
+}
+
+/// PDF's LZW: codes of 9 to 12 bits, most significant bit first, 256
+/// clears the table, 257 ends the data; with `early_change` the code width
+/// grows one code early (as TIFF's does). What decodes before an error is
+/// kept, and decoding stops once past `limit`.
+fn lzw(data: &[u8], early_change: bool, limit: u64) -> Vec<u8> {
+    use weezl::{decode::Decoder, BitOrder, LzwStatus};
+    let mut decoder = if early_change {
+        Decoder::with_tiff_size_switch(BitOrder::Msb, 8)
+    } else {
+        Decoder::new(BitOrder::Msb, 8)
+    };
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut input = data;
+    while out.len() as u64 <= limit {
+        let r = decoder.decode_bytes(input, &mut buf);
+        out.extend_from_slice(&buf[..r.consumed_out]);
+        input = &input[r.consumed_in..];
+        match r.status {
+            Ok(LzwStatus::Ok) if r.consumed_in + r.consumed_out > 0 => {}
+            _ => break,
+        }
+    }
+    out
+}
+
+/// PDF's run-length encoding: a length byte `n` below 128 copies the next
+/// `n + 1` bytes, above 128 repeats the next byte `257 - n` times, 128 ends
+/// the data. Stops once past `limit`.
+fn run_length(data: &[u8], limit: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let Some((&n, tail)) = rest.split_first() {
+        if n == 128 || out.len() as u64 > limit {
+            break;
+        }
+        if n < 128 {
+            let take = (usize::from(n) + 1).min(tail.len());
+            out.extend_from_slice(&tail[..take]);
+            rest = &tail[take..];
+        } else {
+            let Some((&b, tail)) = tail.split_first() else {
+                break;
+            };
+            out.resize(out.len() + 257 - usize::from(n), b);
+            rest = tail;
+        }
     }
     out
 }
@@ -175,5 +239,39 @@ mod tests {
         assert_eq!(ascii85(b"87cURD]i,\"Ebo7~>").unwrap(), b"Hello World");
         assert_eq!(ascii85(b"87cURD]i,\"Ebk").unwrap(), b"Hello Worl");
         assert_eq!(ascii85(b"z~>").unwrap(), [0; 4]);
+    }
+
+    #[test]
+    fn run_length_decoding() {
+        // Literal "ab", "x" three times, then end; bytes after 128 ignored.
+        assert_eq!(run_length(b"\x01ab\xfex\x80zz", 100), b"abxxx");
+        // A truncated literal keeps what is there.
+        assert_eq!(run_length(b"\x05ab", 100), b"ab");
+        // Stops once past the limit.
+        assert!(run_length(&[0x81, b'y'].repeat(1000), 10).len() < 300);
+    }
+
+    /// The example of the PDF reference (ISO 32000-1, 7.4.4.2): the codes
+    /// 256 45 258 258 65 259 66 257 decode to `-----A---B`.
+    #[test]
+    fn lzw_reference_example() {
+        let codes = [256u16, 45, 258, 258, 65, 259, 66, 257];
+        let mut bits = 0u64;
+        let mut n = 0;
+        let mut packed = Vec::new();
+        for c in codes {
+            bits = bits << 9 | u64::from(c);
+            n += 9;
+            while n >= 8 {
+                packed.push((bits >> (n - 8)) as u8);
+                n -= 8;
+            }
+        }
+        packed.push((bits << (8 - n)) as u8);
+        assert_eq!(lzw(&packed, true, 1000), b"-----A---B");
+        assert_eq!(lzw(&packed, false, 1000), b"-----A---B");
+        assert!(early_change(b"<< /DecodeParms << /EarlyChange 1 >> >>"));
+        assert!(!early_change(b"<< /DecodeParms << /EarlyChange 0 >> >>"));
+        assert!(early_change(b"<< /Filter /LZWDecode >>"));
     }
 }

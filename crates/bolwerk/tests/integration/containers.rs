@@ -290,3 +290,120 @@ fn archives_behind_other_bytes_are_found_as_clamscan_finds_them() {
     assert!(out.contains("./junk.clam.tar.gz: OK"));
     assert!(out.contains("./junk.clam.exe.html: Clamav.Test.File-6 FOUND"));
 }
+
+/// A one-object PDF whose stream has `filters` (and more of the
+/// dictionary) and the encoded `body`.
+fn pdf_of(dict: &str, body: &[u8]) -> Vec<u8> {
+    let head = format!(
+        "%PDF-1.4\n1 0 obj\n<< /Length {} {dict} >>\nstream\n",
+        body.len()
+    );
+    let tail = b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+    [head.as_bytes(), body, tail].concat()
+}
+
+/// PDF's LZW (`early` is its EarlyChange parameter).
+fn lzw_of(data: &[u8], early: bool) -> Vec<u8> {
+    use weezl::{encode::Encoder, BitOrder};
+    let mut e = if early {
+        Encoder::with_tiff_size_switch(BitOrder::Msb, 8)
+    } else {
+        Encoder::new(BitOrder::Msb, 8)
+    };
+    e.encode(data).unwrap()
+}
+
+/// PDF's run-length encoding, literal runs only.
+fn run_length_of(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for run in data.chunks(128) {
+        out.push(run.len() as u8 - 1);
+        out.extend_from_slice(run);
+    }
+    out.push(128);
+    out
+}
+
+fn hex_of(data: &[u8]) -> Vec<u8> {
+    let mut s: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    s.push('>');
+    s.into_bytes()
+}
+
+/// The PDF filters decode to the bytes clamscan decodes them to: a hash
+/// signature of a 35 KB licence text (long enough to fill and reset the
+/// LZW table) finds it behind LZW with either EarlyChange, behind
+/// run-length encoding and in an object stream. clamscan extracts only
+/// streams with certain filters (ASCIIHex, ASCII85, Flate among them), so
+/// the comparison chains those in front; bolwerk decodes LZW and run-length
+/// alone too, which clamscan leaves unread.
+#[test]
+fn pdf_filters_decode_as_clamscan_decodes_them() {
+    use md5::Digest;
+    let d = Dir::new();
+    let text = std::fs::read("/usr/share/common-licenses/GPL-3").unwrap();
+    let md5: String = md5::Md5::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    d.write("db/t.hdb", format!("{md5}:{}:Test.Decoded\n", text.len()));
+    let both = [
+        (
+            "lzw1.pdf",
+            "/Filter [/AHx /LZW]",
+            hex_of(&lzw_of(&text, true)),
+        ),
+        (
+            "lzw0.pdf",
+            "/Filter [/ASCIIHexDecode /LZWDecode] /DecodeParms [null << /EarlyChange 0 >>]",
+            hex_of(&lzw_of(&text, false)),
+        ),
+        (
+            "rl.pdf",
+            "/Filter [/ASCIIHexDecode /RunLengthDecode]",
+            hex_of(&run_length_of(&text)),
+        ),
+        (
+            "objstm.pdf",
+            "/Type /ObjStm /N 1 /First 0 /Filter /FlateDecode",
+            {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                e.write_all(&text).unwrap();
+                e.finish().unwrap()
+            },
+        ),
+    ];
+    for (name, dict, body) in &both {
+        d.write(&format!("corpus/{name}"), pdf_of(dict, body));
+    }
+    let db = d.join("db/t.hdb");
+    let out = same_as_clamscan(
+        d.path(),
+        &["--no-summary", "-d", db.to_str().unwrap(), "corpus"],
+    );
+    let found = out
+        .iter()
+        .filter(|l| l.ends_with(": Test.Decoded.UNOFFICIAL FOUND"));
+    assert_eq!(found.count(), both.len(), "{out:?}");
+
+    let alone = d.write(
+        "alone/lzw.pdf",
+        pdf_of("/Filter /LZWDecode", &lzw_of(&text, true)),
+    );
+    let rl = d.write("alone/rl.pdf", pdf_of("/Filter /RL", &run_length_of(&text)));
+    for path in [alone, rl] {
+        let r = bolwerk(&[
+            "scan",
+            "--no-summary",
+            "-d",
+            db.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            r.stdout.contains("Test.Decoded.UNOFFICIAL FOUND"),
+            "{}",
+            r.stdout
+        );
+    }
+}
