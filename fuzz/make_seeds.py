@@ -314,3 +314,60 @@ write("unpack_petite", "match", s.seed())
 s = PetiteStream(0x10000, ord("a"))  # 7 low distance bits from 64 KiB on
 s.match(1, 0xffff, low_bits=7)
 write("unpack_petite", "large", s.seed())
+
+# A small ISO 9660 image for unpack_iso9660: a primary tree with a file, a directory holding
+# another file (Rock Ridge names in both), a Joliet tree over the same files, and the terminator.
+def iso_record(lba, size, flags, name, system_use=b""):
+    body = bytes(1) + struct.pack("<I", lba) + struct.pack(">I", lba)
+    body += struct.pack("<I", size) + struct.pack(">I", size) + bytes(7)
+    body += struct.pack("<BBB", flags, 0, 0) + struct.pack("<H", 1) + struct.pack(">H", 1)
+    body += bytes([len(name)]) + name + (b"\0" if len(name) % 2 == 0 else b"") + system_use
+    return bytes([len(body) + 1]) + body
+
+def iso_dir(records):
+    return b"".join(records).ljust(2048, b"\0")
+
+def iso_volume(kind, root_lba, escape=b""):
+    d = bytearray(2048)
+    d[0], d[1:6], d[6] = kind, b"CD001", 1
+    d[88:88 + len(escape)] = escape
+    struct.pack_into("<H", d, 128, 2048)
+    root = iso_record(root_lba, 2048, 2, b"\0")
+    d[156:156 + len(root)] = root
+    return bytes(d)
+
+def rr(name):
+    return b"NM" + bytes([5 + len(name), 1, 0]) + name
+
+def joliet(name):
+    return name.encode("utf-16-be")
+
+ISO_TEXT = b"hello from an iso image\n"
+iso = bytes(16 * 2048)
+iso += iso_volume(1, 19) + iso_volume(2, 21, b"%/E") + iso_volume(255, 0)[:7].ljust(2048, b"\0")
+iso += iso_dir([iso_record(19, 2048, 2, b"\0"), iso_record(19, 2048, 2, b"\1"),
+                iso_record(23, len(ISO_TEXT), 0, b"README.TXT;1", rr(b"readme.txt")),
+                iso_record(20, 2048, 2, b"SUB", rr(b"sub"))])
+iso += iso_dir([iso_record(20, 2048, 2, b"\0"), iso_record(19, 2048, 2, b"\1"),
+                iso_record(24, 2 * len(ISO_TEXT), 0x80, b"PART.BIN;1"),
+                iso_record(23, len(ISO_TEXT), 0, b"PART.BIN;1")])
+iso += iso_dir([iso_record(21, 2048, 2, b"\0"), iso_record(21, 2048, 2, b"\1"),
+                iso_record(23, len(ISO_TEXT), 0, joliet("readme.txt;1")),
+                iso_record(22, 2048, 2, joliet("sub"))])
+iso += iso_dir([iso_record(22, 2048, 2, b"\0"), iso_record(21, 2048, 2, b"\1"),
+                iso_record(24, len(ISO_TEXT), 0, joliet("part.bin;1"))])
+iso += ISO_TEXT.ljust(2048, b"\0") + (ISO_TEXT * 2).ljust(2048, b"\0")
+write("unpack_iso9660", "joliet-rockridge", iso)
+
+# MS-OVBA compressed data for vba_source: the specification's example (3.2.1).
+write("vba_source", "ovba-example", bytes.fromhex(
+    "012fb000236161616263646582660070616768696a013808616b6c00306d6e6f70067102700410727374"
+    "7576107778797a003c"))
+
+# A OneNote section for unpack_onenote: the file GUID, then two FileDataStoreObjects.
+def one_object(data):
+    header = bytes.fromhex("e716e3bd65261145a4c48d4d0b7a9eac")
+    footer = bytes.fromhex("22a7fb71790f0b4abb13899256426b24")
+    return header + struct.pack("<QIQ", len(data), 0, 0) + data + bytes(-len(data) % 8) + footer
+write("unpack_onenote", "two-attachments", bytes.fromhex("e4525c7b8cd8a74daeb15378d02996d3")
+      + bytes(64) + one_object(b"hello attachment\n") + one_object(b"MZ" + bytes(62)))

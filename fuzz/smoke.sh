@@ -15,7 +15,8 @@
 # /usr/share/clamav-testfiles/*.exe (when installed) for pe_sections, and
 # all of clamav-testfiles for the container readers (unpack_*), and
 # signature-base's IOC files for ioc_line, and HTML pages from
-# /usr/share/doc for html_normalise.
+# /usr/share/doc for html_normalise, and the Office documents with macros
+# the tests use (crates/bolwerk/tests/data/vba) for vba_source.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -57,6 +58,7 @@ for target in "${targets[@]}"; do
         html_normalise)
             mapfile -t pages < <(find /usr/share/doc -name '*.html' -size -64k 2>/dev/null || true)
             for f in "${pages[@]:0:20}"; do cp "$f" "$corpus/" 2>/dev/null || true; done ;;
+        vba_source) cp "$fuzz_dir"/../crates/bolwerk/tests/data/vba/*.xls "$corpus"/ ;;
         ioc_line) cp "$shared_dir"/corpora/indicators/signature-base/iocs/*.txt "$corpus"/ 2>/dev/null || true ;;
     esac
     log=$run_dir/$target.log

@@ -390,7 +390,9 @@ impl Engine {
     /// Match the body and logical signatures for text against `normalised`,
     /// the normalised copy of the text object `original` (ClamAV's second
     /// pass over text: target types 7 and 0 match there; hash signatures do
-    /// not). Allow lists are checked against the original's digests.
+    /// not). Allow lists are checked against the original's digests. Other
+    /// derived copies that ClamAV matches without hashes (VBA macro source,
+    /// with target type 2) go through here too, as their own original.
     pub fn scan_text(
         &self,
         original: &[u8],

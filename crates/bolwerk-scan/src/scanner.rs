@@ -12,7 +12,8 @@ use std::sync::Arc;
 use bolwerk_engine::{Detection, Engine, HashType, Member, ObjectContext, ScanOptions, SigKind};
 use bolwerk_indicators::{Indicators, ObjectName};
 use bolwerk_unpack::{
-    file_type, html, pe, text, unpack, Budget, Child, FileType, Flow, Limit, Limits, UnpackError,
+    file_type, html, pe, text, unpack, vba, Budget, Child, FileType, Flow, Limit, Limits,
+    UnpackError,
 };
 
 use crate::report::{FileReport, Found, Outcome, SkipReason};
@@ -268,6 +269,9 @@ impl Scanner {
         {
             return Flow::Break(());
         }
+        if ft == FileType::Ole2 && self.scan_vba(data, &ctx, trail, found).is_break() {
+            return Flow::Break(());
+        }
         if !late_html {
             return Flow::Continue(());
         }
@@ -456,6 +460,52 @@ impl Scanner {
                     detections.push(d);
                 }
             }
+        }
+    }
+
+    /// ClamAV's VBA pass over an OLE2 document, after its streams: each
+    /// macro module's source (see [`bolwerk_unpack::vba`]) is matched by
+    /// the OLE2 body and logical signatures (target type 2) and the generic
+    /// ones — not by hash signatures (measured) — and what matches is
+    /// reported on the document.
+    fn scan_vba(
+        &self,
+        data: &[u8],
+        ctx: &ObjectContext,
+        trail: &Trail,
+        found: &mut Vec<Found>,
+    ) -> Flow {
+        if !self.engine.has_bodies() {
+            return Flow::Continue(());
+        }
+        let opts = ScanOptions {
+            all_match: self.settings.all_match,
+        };
+        let limit = match self.settings.limits.max_file_size {
+            0 => usize::MAX,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
+        };
+        let mut detections: Vec<Detection> = Vec::new();
+        for module in vba::sources(data, limit) {
+            let source = &module.source;
+            for d in self.engine.scan_text(source, source, ctx, &opts) {
+                if !detections.iter().any(|seen| seen.name == d.name) {
+                    detections.push(d);
+                }
+            }
+            if !detections.is_empty() && !opts.all_match {
+                break;
+            }
+        }
+        if detections.is_empty() {
+            return Flow::Continue(());
+        }
+        let object = trail.names.join("//");
+        found.extend(detections.iter().map(|d| self.found(d, &object)));
+        if self.settings.all_match {
+            Flow::Continue(())
+        } else {
+            Flow::Break(())
         }
     }
 

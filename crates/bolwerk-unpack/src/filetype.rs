@@ -52,6 +52,10 @@ pub enum FileType {
     Tnef,
     /// Symbian installation file (SIS, before Symbian 9).
     Sis,
+    /// ISO 9660 CD/DVD image.
+    Iso9660,
+    /// OneNote section.
+    OneNote,
     /// HTML.
     Html,
     /// Rich Text Format.
@@ -90,6 +94,8 @@ impl FileType {
             FileType::Szdd => "CL_TYPE_MSSZDD",
             FileType::Tnef => "CL_TYPE_TNEF",
             FileType::Sis => "CL_TYPE_SIS",
+            FileType::Iso9660 => "CL_TYPE_ISO9660",
+            FileType::OneNote => "CL_TYPE_ONENOTE",
             FileType::Html => "CL_TYPE_HTML",
             FileType::Rtf => "CL_TYPE_RTF",
             FileType::Text => "CL_TYPE_TEXT_ASCII",
@@ -125,6 +131,8 @@ impl FileType {
                 | FileType::Szdd
                 | FileType::Tnef
                 | FileType::Sis
+                | FileType::Iso9660
+                | FileType::OneNote
                 | FileType::Html
                 | FileType::Rtf
                 | FileType::Pdf
@@ -159,6 +167,8 @@ const NAMED: &[FileType] = &[
     FileType::Szdd,
     FileType::Tnef,
     FileType::Sis,
+    FileType::Iso9660,
+    FileType::OneNote,
     FileType::Html,
     FileType::Rtf,
 ];
@@ -191,16 +201,21 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"070702", FileType::Cpio(CpioKind::Newc)),
     (b"\xc7\x71", FileType::Cpio(CpioKind::BinLe)),
     (b"\x71\xc7", FileType::Cpio(CpioKind::BinBe)),
+    (&crate::formats::ONENOTE_MAGIC, FileType::OneNote),
 ];
 
 /// The type of `data`, from its first bytes (and, for SIS, the UID at
-/// offset 8; for tar, the magic at offset 257).
+/// offset 8; for tar, the magic at offset 257; for ISO 9660, the volume
+/// descriptor at 32768).
 pub fn file_type(data: &[u8]) -> FileType {
     if let Some((_, t)) = MAGICS.iter().find(|(magic, _)| data.starts_with(magic)) {
         return *t;
     }
     if data.get(8..12) == Some(crate::formats::SIS_UID3.as_slice()) {
         return FileType::Sis;
+    }
+    if crate::formats::is_iso9660(data) {
+        return FileType::Iso9660;
     }
     if data.get(257..262) == Some(b"ustar") {
         return FileType::Tar;

@@ -5,7 +5,8 @@
 //!   inside to a visitor one at a time, charged to a [`Budget`] under the
 //!   scan [`Limits`] (ClamAV's names and defaults);
 //! * PE section layout as ClamAV computes it ([`pe`]);
-//! * text typing and the normalised copy text signatures match ([`text`]).
+//! * text typing and the normalised copy text signatures match ([`text`]);
+//! * HTML's normalised copies ([`html`]) and VBA macro source ([`vba`]).
 //!
 //! Every reader treats its input as hostile: reads are bounds-checked,
 //! decompression is capped by the budget, no input panics, and each reader
@@ -23,6 +24,7 @@ pub mod pe;
 #[cfg(test)]
 mod testfiles;
 pub mod text;
+pub mod vba;
 
 pub use budget::{Budget, Limit};
 pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};

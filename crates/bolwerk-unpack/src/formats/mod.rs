@@ -13,9 +13,11 @@ mod compressed;
 mod cpio;
 mod html;
 mod installer;
+mod iso9660;
 mod le;
 mod mail;
 pub(crate) mod ole2;
+mod onenote;
 mod pdf;
 mod pe;
 mod rtf;
@@ -26,6 +28,8 @@ mod szdd;
 mod tnef;
 
 pub use cpio::CpioKind;
+pub(crate) use iso9660::is_iso9660;
+pub(crate) use onenote::MAGIC as ONENOTE_MAGIC;
 pub(crate) use sis::UID3 as SIS_UID3;
 mod tar;
 mod zip;
@@ -54,6 +58,8 @@ pub(crate) fn dispatch(
         FileType::Szdd => szdd::read(data, budget, visit),
         FileType::Tnef => tnef::read(data, budget, visit),
         FileType::Sis => sis::read(data, budget, visit),
+        FileType::Iso9660 => iso9660::read(data, budget, visit),
+        FileType::OneNote => onenote::read(data, budget, visit),
         FileType::Html => html::read(data, budget, visit),
         FileType::Pdf => pdf::read(data, budget, visit),
         FileType::MsExe => executable(data, budget, visit),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use bolwerk_scan::{Outcome, ScanSettings, Scanner};
 use bolwerk_sigs::{LoadOptions, Loader};
 
 use crate::eqnice;
-use crate::util::{bolwerk, run, test3_cvd, testfiles, Dir, EICAR};
+use crate::util::{allmatch_lines_as_clamscan, bolwerk, run, test3_cvd, testfiles, Dir, EICAR};
 
 pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -406,4 +406,213 @@ fn pdf_filters_decode_as_clamscan_decodes_them() {
             r.stdout
         );
     }
+}
+
+/// ISO 9660 images made by xorriso (plain ISO names, Joliet with Rock
+/// Ridge, a zip inside and an image inside a zip): the same lines as
+/// clamscan, and the members named by their Joliet or Rock Ridge names.
+#[test]
+fn iso9660_images_read_as_clamscan_reads_them() {
+    let d = Dir::new();
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    d.write("src/Deep/Er/Program Files.exe", &exe);
+    d.write("src/clam.zip", zip_of(&[("clam.exe", &exe)]));
+    d.write("src/notes.txt", "nothing to see\n");
+    let src = d.join("src");
+    std::fs::create_dir_all(d.join("corpus")).unwrap();
+    let mkisofs = |name: &str, extra: &[&str]| {
+        let mut args = vec!["-as", "mkisofs", "-quiet"];
+        args.extend_from_slice(extra);
+        let out = d.join(&format!("corpus/{name}"));
+        args.extend(["-o", out.to_str().unwrap(), src.to_str().unwrap()]);
+        let made = run(Command::new("xorriso"), d.path(), &args, None);
+        assert_eq!(
+            made.code, 0,
+            "xorriso (apt-get install xorriso): {}",
+            made.stderr
+        );
+    };
+    mkisofs("joliet.iso", &["-J", "-R"]);
+    mkisofs("rockridge.iso", &["-R"]);
+    // Plain ISO 9660 names: xorriso's own commands, Rock Ridge off.
+    let plain = d.join("corpus/plain.iso");
+    let args = ["-report_about", "SORRY", "-rockridge", "off", "-outdev"];
+    let mut args = args.to_vec();
+    args.extend([plain.to_str().unwrap(), "-map", src.to_str().unwrap(), "/"]);
+    let made = run(Command::new("xorriso"), d.path(), &args, None);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let iso = std::fs::read(d.join("corpus/joliet.iso")).unwrap();
+    d.write("corpus/iso.zip", zip_of(&[("disc.iso", &iso)]));
+    let cvd = test3_cvd();
+    let out = same_as_clamscan(
+        d.path(),
+        &["--no-summary", "-d", cvd.to_str().unwrap(), "corpus"],
+    );
+    let found = out
+        .iter()
+        .filter(|l| l.ends_with("Clamav.Test.File-6 FOUND"));
+    assert_eq!(found.count(), 4, "{out:?}");
+
+    let r = bolwerk(&[
+        "scan",
+        "--json",
+        "--allmatch",
+        "--no-summary",
+        "--no-builtin",
+        "-d",
+        cvd.to_str().unwrap(),
+        d.join("corpus").to_str().unwrap(),
+    ]);
+    let objects: BTreeSet<String> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| {
+            format!(
+                "{}//{}",
+                v["path"].as_str().unwrap().rsplit('/').next().unwrap(),
+                v["object"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for want in [
+        "joliet.iso//Deep/Er/Program Files.exe",
+        "joliet.iso//clam.zip//clam.exe",
+        "rockridge.iso//Deep/Er/Program Files.exe",
+        "plain.iso//DEEP/ER/PROGRAM_FILES.EXE",
+        "plain.iso//CLAM.ZIP//clam.exe",
+        "iso.zip//disc.iso//Deep/Er/Program Files.exe",
+    ] {
+        assert!(objects.contains(want), "{want} not in {objects:#?}");
+    }
+}
+
+/// Macro source in real Office documents (OLE2 and OOXML, see
+/// `tests/data/vba/README.md`): OLE2 signatures (target 2) and generic
+/// ones match the decompressed module source as clamscan matches it —
+/// indentation and case as written, hash signatures not — each signature
+/// alone and all together.
+#[test]
+fn vba_macro_source_is_matched_as_clamscan_matches_it() {
+    use md5::Digest;
+    let d = Dir::new();
+    std::fs::create_dir_all(d.join("corpus")).unwrap();
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vba");
+    for f in ["issues.xls", "vba.xlsm", "oleform-PR314.docm"] {
+        std::fs::copy(data.join(f), d.join(&format!("corpus/{f}"))).unwrap();
+    }
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let sigs = [
+        ("Vba.T2.MsgBox", 2, "MsgBox \"Hello"),
+        ("Vba.T2.Indent", 2, "\r\n    MsgBox"),
+        ("Vba.T0.Attribute", 0, "Attribute VB_Name = \"testVBA\""),
+        ("Vba.T0.Sub", 0, "Sub a()"),
+        ("Vba.T2.Frame", 2, "Private Sub Frame1_Click()"),
+        ("Vba.T2.Lower", 2, "msgbox \"hello"),
+        ("Vba.T1.MsgBox", 1, "MsgBox \"Hello"),
+    ];
+    let source = "Attribute VB_Name = \"testVBA\"\r\nPublic Sub test()\r\n    MsgBox \"Hello from vba!\"\r\nEnd Sub\r\n";
+    let md5: String = md5::Md5::digest(source)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    d.write(
+        "db/vba.hdb",
+        format!("{md5}:{}:Vba.Hash.Source\n", source.len()),
+    );
+    for (name, target, text) in sigs {
+        d.write(
+            &format!("one/{name}.ndb"),
+            format!("{name}:{target}:*:{}\n", hex(text)),
+        );
+    }
+    let all: String = sigs
+        .iter()
+        .map(|(n, t, s)| format!("{n}:{t}:*:{}\n", hex(s)))
+        .collect();
+    d.write("db/vba.ndb", all);
+    let out = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    let found: BTreeSet<&str> = out.iter().filter_map(|l| l.split(": ").nth(1)).collect();
+    eqnice!(
+        BTreeSet::from([
+            "Vba.T0.Attribute.UNOFFICIAL FOUND",
+            "Vba.T0.Sub.UNOFFICIAL FOUND",
+            "Vba.T2.Frame.UNOFFICIAL FOUND",
+            "Vba.T2.Indent.UNOFFICIAL FOUND",
+            "Vba.T2.MsgBox.UNOFFICIAL FOUND",
+        ]),
+        found
+    );
+    for (name, _, _) in sigs {
+        let db = d.join(&format!("one/{name}.ndb"));
+        same_as_clamscan(
+            d.path(),
+            &["--no-summary", "-d", db.to_str().unwrap(), "corpus"],
+        );
+    }
+}
+
+/// OneNote sections: attachments (FileDataStoreObjects) are read as
+/// clamscan reads them — a hash signature finds an attached executable,
+/// a zipped one and a text file, each only once extracted.
+#[test]
+fn onenote_attachments_read_as_clamscan_reads_them() {
+    use md5::Digest;
+    let d = Dir::new();
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    let text = b"an attached note\n".as_slice();
+    // {7B5C52E4-D88C-4DA7-AEB1-5378D02996D3} and
+    // {BDE316E7-2665-4511-A4C4-8D4D0B7A9EAC} as stored, and a footer GUID.
+    let magic = [
+        0xe4, 0x52, 0x5c, 0x7b, 0x8c, 0xd8, 0xa7, 0x4d, 0xae, 0xb1, 0x53, 0x78, 0xd0, 0x29, 0x96,
+        0xd3,
+    ];
+    let header = [
+        0xe7, 0x16, 0xe3, 0xbd, 0x65, 0x26, 0x11, 0x45, 0xa4, 0xc4, 0x8d, 0x4d, 0x0b, 0x7a, 0x9e,
+        0xac,
+    ];
+    let footer = [
+        0x22, 0xa7, 0xfb, 0x71, 0x79, 0x0f, 0x0b, 0x4a, 0xbb, 0x13, 0x89, 0x92, 0x56, 0x42, 0x6b,
+        0x24,
+    ];
+    let object = |data: &[u8]| {
+        let pad = vec![0u8; (8 - data.len() % 8) % 8];
+        let len = (data.len() as u64).to_le_bytes();
+        [&header[..], &len, &[0; 12], data, &pad, &footer].concat()
+    };
+    let zipped = zip_of(&[("inner.exe", &exe)]);
+    let section = [
+        &magic[..],
+        &[0; 1008],
+        &object(text),
+        &[0; 64],
+        &object(&exe),
+        &object(&zipped),
+    ]
+    .concat();
+    d.write("corpus/notes.one", &section);
+    let md5 = |b: &[u8]| -> String {
+        md5::Md5::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    d.write(
+        "db/one.hdb",
+        format!(
+            "{}:{}:One.Exe\n{}:{}:One.Text\n",
+            md5(&exe),
+            exe.len(),
+            md5(text),
+            text.len()
+        ),
+    );
+    let out = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    eqnice!(
+        BTreeSet::from([
+            "corpus/notes.one: One.Exe.UNOFFICIAL FOUND".to_string(),
+            "corpus/notes.one: One.Text.UNOFFICIAL FOUND".to_string(),
+        ]),
+        out
+    );
 }
