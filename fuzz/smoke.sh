@@ -16,7 +16,8 @@
 # all of clamav-testfiles for the container readers (unpack_*), and
 # signature-base's IOC files for ioc_line, and HTML pages from
 # /usr/share/doc for html_normalise, and the Office documents with macros
-# the tests use (crates/bolwerk/tests/data/vba) for vba_source.
+# the tests use (crates/bolwerk/tests/data/vba) for vba_source, and the RAR
+# archives of crates/bolwerk/tests/data/rar for unpack_rar.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -54,6 +55,9 @@ for target in "${targets[@]}"; do
     case $target in
         cvd_open) cp "$shared_dir"/corpora/clamav/*.cvd "$corpus"/ 2>/dev/null || true ;;
         pe_sections) cp /usr/share/clamav-testfiles/*.exe "$corpus"/ 2>/dev/null || true ;;
+        unpack_rar)
+            cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
+            cp "$fuzz_dir"/../crates/bolwerk/tests/data/rar/*.rar "$corpus"/ ;;
         unpack_*) cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true ;;
         html_normalise)
             mapfile -t pages < <(find /usr/share/doc -name '*.html' -size -64k 2>/dev/null || true)

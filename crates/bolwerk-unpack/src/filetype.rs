@@ -122,6 +122,7 @@ impl FileType {
                 | FileType::Tar
                 | FileType::Cpio(_)
                 | FileType::SevenZip
+                | FileType::Rar
                 | FileType::Cab
                 | FileType::Arj
                 | FileType::Chm
@@ -190,6 +191,7 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"\xfd7zXZ\x00", FileType::Xz),
     (b"7z\xbc\xaf\x27\x1c", FileType::SevenZip),
     (b"Rar!\x1a\x07", FileType::Rar),
+    (b"RE~^", FileType::Rar),
     (b"MSCF\0\0\0\0", FileType::Cab),
     (b"\x60\xea", FileType::Arj),
     (b"ITSF", FileType::Chm),

@@ -20,6 +20,7 @@ pub(crate) mod ole2;
 mod onenote;
 mod pdf;
 mod pe;
+mod rar;
 mod rtf;
 mod sevenz;
 mod sfx;
@@ -49,6 +50,7 @@ pub(crate) fn dispatch(
         FileType::Cpio(kind) => cpio::read(data, kind, budget, visit),
         FileType::Zip => zip::read(data, budget, visit),
         FileType::SevenZip => sevenz::read(data, budget, visit),
+        FileType::Rar => rar::read(data, budget, visit),
         FileType::Cab => cab::read(data, budget, visit),
         FileType::Arj => arj::read(data, budget, visit),
         FileType::Chm => chm::read(data, budget, visit),

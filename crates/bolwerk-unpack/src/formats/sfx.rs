@@ -1,5 +1,5 @@
 //! Archives and documents inside data of no container type: a zip, 7z,
-//! cabinet, ARJ archive or PDF document after other bytes (a
+//! cabinet, ARJ or RAR archive or PDF document after other bytes (a
 //! self-extracting stub, a header, junk), found by its magic anywhere past
 //! offset 0 and read from there, as ClamAV's `*-SFX` file-type rules do
 //! for binary data and text (measured with clamscan 1.4.6: EICAR in a zip,
@@ -10,7 +10,9 @@
 //! Each candidate is validated by its reader; bytes that only look like a
 //! header are skipped. Zip members are read one local header at a time (as
 //! in PE files); the other formats are read whole from their magic. At most
-//! [`MAX_CANDIDATES`] candidates of each other format are tried.
+//! [`MAX_CANDIDATES`] candidates of each other format are tried. RAR
+//! archives are also looked for in executables ([`rar_archives`]: RAR's
+//! self-extracting archives).
 
 use std::cell::Cell;
 use std::sync::LazyLock;
@@ -19,7 +21,7 @@ use memchr::memmem;
 
 use crate::budget::Budget;
 use crate::container::{UnpackError, Visit};
-use crate::formats::{arj, cab, pdf, pe::zip_members, sevenz};
+use crate::formats::{arj, cab, pdf, pe::zip_members, rar, sevenz};
 use crate::Child;
 
 /// Candidates of each format other than zip examined per object.
@@ -48,7 +50,14 @@ const MAGICS: &[Magic] = &[
         bytes: b"%PDF-",
         read: pdf::read,
     },
+    Magic {
+        bytes: RAR_MAGIC,
+        read: rar::read,
+    },
 ];
+
+/// The magic of RAR 1.5 and later archives.
+const RAR_MAGIC: &[u8] = b"Rar!\x1a\x07";
 
 static FINDERS: LazyLock<Vec<memmem::Finder<'static>>> = LazyLock::new(|| {
     MAGICS
@@ -89,6 +98,35 @@ pub(crate) fn read(
     for (at, m) in hits {
         match (MAGICS[m].read)(&data[at..], budget, &mut watch) {
             // Bytes that only look like the format end that candidate.
+            Ok(()) | Err(UnpackError::Malformed(_) | UnpackError::Encrypted) => {}
+            Err(limit) => return Err(limit),
+        }
+        if stopped.get() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// RAR archives in `data` past offset 0 (a self-extracting executable's
+/// payload), each read from its magic; bytes that only look like one are
+/// skipped.
+pub(crate) fn rar_archives(
+    data: &[u8],
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<(), UnpackError> {
+    let stopped = Cell::new(false);
+    let mut watch = |child: Child, budget: &mut Budget| {
+        let flow = visit(child, budget);
+        stopped.set(stopped.get() || flow.is_break());
+        flow
+    };
+    let Some(body) = data.get(1..) else {
+        return Ok(());
+    };
+    for at in memmem::find_iter(body, RAR_MAGIC).take(MAX_CANDIDATES) {
+        match rar::read(&data[at + 1..], budget, &mut watch) {
             Ok(()) | Err(UnpackError::Malformed(_) | UnpackError::Encrypted) => {}
             Err(limit) => return Err(limit),
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bolwerk_scan::{Outcome, ScanSettings, Scanner};
 use bolwerk_sigs::{LoadOptions, Loader};
 
+use crate::differential::md5_hex;
 use crate::eqnice;
 use crate::util::{allmatch_lines_as_clamscan, bolwerk, run, test3_cvd, testfiles, Dir, EICAR};
 
@@ -339,13 +340,9 @@ fn hex_of(data: &[u8]) -> Vec<u8> {
 /// alone too, which clamscan leaves unread.
 #[test]
 fn pdf_filters_decode_as_clamscan_decodes_them() {
-    use md5::Digest;
     let d = Dir::new();
     let text = std::fs::read("/usr/share/common-licenses/GPL-3").unwrap();
-    let md5: String = md5::Md5::digest(&text)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let md5 = md5_hex(&text);
     d.write("db/t.hdb", format!("{md5}:{}:Test.Decoded\n", text.len()));
     let both = [
         (
@@ -453,26 +450,11 @@ fn iso9660_images_read_as_clamscan_reads_them() {
         .filter(|l| l.ends_with("Clamav.Test.File-6 FOUND"));
     assert_eq!(found.count(), 4, "{out:?}");
 
-    let r = bolwerk(&[
-        "scan",
-        "--json",
-        "--allmatch",
-        "--no-summary",
-        "--no-builtin",
-        "-d",
-        cvd.to_str().unwrap(),
-        d.join("corpus").to_str().unwrap(),
-    ]);
-    let objects: BTreeSet<String> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let objects: BTreeSet<String> = detections(&cvd, &d.join("corpus"))
+        .iter()
         .map(|v| {
-            format!(
-                "{}//{}",
-                v["path"].as_str().unwrap().rsplit('/').next().unwrap(),
-                v["object"].as_str().unwrap_or("")
-            )
+            let file = v["path"].as_str().unwrap().rsplit('/').next().unwrap();
+            format!("{file}//{}", v["object"].as_str().unwrap_or(""))
         })
         .collect();
     for want in [
@@ -494,7 +476,6 @@ fn iso9660_images_read_as_clamscan_reads_them() {
 /// alone and all together.
 #[test]
 fn vba_macro_source_is_matched_as_clamscan_matches_it() {
-    use md5::Digest;
     let d = Dir::new();
     std::fs::create_dir_all(d.join("corpus")).unwrap();
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vba");
@@ -512,10 +493,7 @@ fn vba_macro_source_is_matched_as_clamscan_matches_it() {
         ("Vba.T1.MsgBox", 1, "MsgBox \"Hello"),
     ];
     let source = "Attribute VB_Name = \"testVBA\"\r\nPublic Sub test()\r\n    MsgBox \"Hello from vba!\"\r\nEnd Sub\r\n";
-    let md5: String = md5::Md5::digest(source)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let md5 = md5_hex(source.as_bytes());
     d.write(
         "db/vba.hdb",
         format!("{md5}:{}:Vba.Hash.Source\n", source.len()),
@@ -557,7 +535,6 @@ fn vba_macro_source_is_matched_as_clamscan_matches_it() {
 /// a zipped one and a text file, each only once extracted.
 #[test]
 fn onenote_attachments_read_as_clamscan_reads_them() {
-    use md5::Digest;
     let d = Dir::new();
     let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
     let text = b"an attached note\n".as_slice();
@@ -591,19 +568,13 @@ fn onenote_attachments_read_as_clamscan_reads_them() {
     ]
     .concat();
     d.write("corpus/notes.one", &section);
-    let md5 = |b: &[u8]| -> String {
-        md5::Md5::digest(b)
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect()
-    };
     d.write(
         "db/one.hdb",
         format!(
             "{}:{}:One.Exe\n{}:{}:One.Text\n",
-            md5(&exe),
+            md5_hex(&exe),
             exe.len(),
-            md5(text),
+            md5_hex(text),
             text.len()
         ),
     );
@@ -615,4 +586,156 @@ fn onenote_attachments_read_as_clamscan_reads_them() {
         ]),
         out
     );
+}
+
+/// RAR archives made by WinRAR and RAR (`tests/data/rar/README.md`): every
+/// member libarchive's `bsdtar` extracts is found by a hash signature of
+/// its bytes, under its name, in RAR 2.9-4 and RAR 5 archives, solid or
+/// not, with Unicode names and in a volume of a set (the members whole in
+/// it). Members libarchive cannot read (a solid RAR 3 archive) are read;
+/// so are archives behind an executable or text; encrypted members are
+/// skipped; a member over `--max-filesize` is reported as the limit.
+#[test]
+fn rar_members_are_the_ones_libarchive_extracts() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rar");
+    let compared = [
+        "ctime5.rar",
+        "rar3-owner.rar",
+        "rar3-subdirs.rar",
+        "rar3-versions.rar",
+        "rar5-blake.rar",
+        "rar5-solid.rar",
+        "rar5-solid-qo.rar",
+        "rar5-subdirs.rar",
+        "seektest.rar",
+        "unicode2.rar",
+        "rar5-vols.part3.rar",
+    ];
+    for name in compared {
+        let d = Dir::new();
+        let archive = data.join(name);
+        let (want, sigs) = bsdtar_members(&archive, &d);
+        assert!(!want.is_empty(), "{name}: bsdtar extracted nothing");
+        d.write("db/members.hdb", &sigs);
+        eqnice!(want, scan_objects(&d.join("db/members.hdb"), &archive));
+    }
+
+    // libarchive fails on this solid RAR 3 archive; both members are read.
+    let d = Dir::new();
+    let solid = data.join("rar3-solid.rar");
+    let (_, seek) = bsdtar_members(&data.join("seektest.rar"), &d);
+    d.write("db/seek.hdb", &seek);
+    eqnice!(
+        BTreeSet::from(["stest1.txt".to_string(), "stest2.txt".to_string()]),
+        scan_objects(&d.join("db/seek.hdb"), &solid)
+    );
+    // Behind an executable (a self-extractor) and behind a line of text.
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    let rar = std::fs::read(data.join("rar5-solid.rar")).unwrap();
+    let sfx = d.write("sfx.exe", [exe.as_slice(), &rar].concat());
+    let text = d.write("text.rar", [b"hello there\n".as_slice(), &rar].concat());
+    for path in [sfx, text] {
+        eqnice!(
+            BTreeSet::from(["stest1.txt".to_string(), "stest2.txt".to_string()]),
+            scan_objects(&d.join("db/seek.hdb"), &path)
+        );
+    }
+    // Encrypted: nothing read, nothing found, no error.
+    let enc = bolwerk(&[
+        "scan",
+        "--no-summary",
+        "--no-builtin",
+        "-d",
+        d.join("db/seek.hdb").to_str().unwrap(),
+        data.join("rar5-psw.rar").to_str().unwrap(),
+    ]);
+    eqnice!(0, enc.code);
+    // A member over the file-size limit.
+    let big = bolwerk(&[
+        "clamscan",
+        "--no-summary",
+        "--no-builtin",
+        "--max-filesize=1000",
+        "--alert-exceeds-max",
+        "-d",
+        d.join("db/seek.hdb").to_str().unwrap(),
+        data.join("rar5-solid.rar").to_str().unwrap(),
+    ]);
+    assert!(
+        big.stdout
+            .ends_with("rar5-solid.rar: Heuristics.Limits.Exceeded.MaxFileSize FOUND\n"),
+        "{}",
+        big.stdout
+    );
+}
+
+/// Regular files below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.is_dir() {
+            out.extend(walk(&p));
+        } else if meta.is_file() && meta.len() > 0 {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The members libarchive's `bsdtar` extracts from `archive` (into
+/// `d/out`), and a hash signature for each. bsdtar exits 1 where it cannot
+/// read a member (it cannot read every solid RAR 3 archive); what it
+/// extracts is taken.
+fn bsdtar_members(archive: &Path, d: &Dir) -> (BTreeSet<String>, String) {
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let args = [
+        "-x",
+        "-f",
+        archive.to_str().unwrap(),
+        "-C",
+        out.to_str().unwrap(),
+    ];
+    // A missing bsdtar fails here: apt-get install libarchive-tools.
+    let _ = run(Command::new("bsdtar"), d.path(), &args, None);
+    let mut names = BTreeSet::new();
+    let mut sigs = String::new();
+    for path in walk(&out) {
+        let bytes = std::fs::read(&path).unwrap();
+        let md5 = md5_hex(&bytes);
+        sigs.push_str(&format!("{md5}:{}:M{}\n", bytes.len(), names.len()));
+        let member = path.strip_prefix(&out).unwrap().to_str().unwrap();
+        names.insert(member.to_string());
+    }
+    (names, sigs)
+}
+
+/// The objects inside `archive` that `bolwerk scan --allmatch` finds
+/// with the database `db`.
+fn scan_objects(db: &Path, archive: &Path) -> BTreeSet<String> {
+    detections(db, archive)
+        .iter()
+        .map(|v| v["object"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The detections of `bolwerk scan --json --allmatch` with the database
+/// `db` below `path`.
+fn detections(db: &Path, path: &Path) -> Vec<serde_json::Value> {
+    let r = bolwerk(&[
+        "scan",
+        "--json",
+        "--allmatch",
+        "--no-summary",
+        "--no-builtin",
+        "-d",
+        db.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    r.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }

@@ -61,7 +61,10 @@ pub(crate) fn read(
     if embedded::pes(data, budget, visit)?.is_break() {
         return Ok(());
     }
-    embedded::zip_members(data, budget, visit).map(|_| ())
+    if embedded::zip_members(data, budget, visit)?.is_break() {
+        return Ok(());
+    }
+    super::sfx::rar_archives(data, budget, visit)
 }
 
 #[cfg(test)]
