@@ -20,8 +20,9 @@ use crate::{Error, HashRecord};
 
 /// Text parsed per batch.
 pub(crate) const BATCH_BYTES: usize = 16 << 20;
-/// Text per parallel chunk.
-pub(crate) const CHUNK_BYTES: usize = 2 << 20;
+/// Text per parallel chunk: small, so that a daemon's reload of changed
+/// databases holds little beside the engine in use.
+pub(crate) const CHUNK_BYTES: usize = 256 << 10;
 
 impl HashSet3 {
     /// Append another set's records, shifting their name ids.
