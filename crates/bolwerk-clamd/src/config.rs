@@ -10,11 +10,14 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use bolwerk_scan::ObjectRules;
 use bolwerk_unpack::{parse_size, Limits};
 
 use crate::error::{Error, ErrorKind};
+use crate::log::Log;
 
 /// The daemon's settings.
 #[derive(Clone, Debug)]
@@ -67,6 +70,24 @@ pub struct Config {
     pub alert_exceeds_max: bool,
     /// Match HTML through its normalised copies (`ScanHTML`, yes).
     pub scan_html: bool,
+    /// Loads the YARA rule files of the database directories (clamd loads
+    /// `.yar` and `.yara` files there); none: such files are not loaded.
+    pub rules: Option<RulesLoader>,
+}
+
+/// What loads YARA rules for the daemon, given the rule files and
+/// directories of its databases; it tells its warnings to the log. The
+/// program provides it, so this crate does not depend on a YARA engine.
+#[derive(Clone)]
+pub struct RulesLoader(pub Arc<LoadRules>);
+
+/// The function behind a [`RulesLoader`].
+pub type LoadRules = dyn Fn(&[PathBuf], &Log) -> Vec<Arc<dyn ObjectRules>> + Send + Sync;
+
+impl std::fmt::Debug for RulesLoader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RulesLoader")
+    }
 }
 
 impl Default for Config {
@@ -96,6 +117,7 @@ impl Default for Config {
             backlog: 200,
             alert_exceeds_max: false,
             scan_html: true,
+            rules: None,
         }
     }
 }

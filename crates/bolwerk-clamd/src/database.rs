@@ -8,6 +8,10 @@
 //! at a time; a request for another while one runs is folded into it. A
 //! reload that fails keeps the engine in use.
 //!
+//! YARA rule files among the databases (clamd loads `.yar` and `.yara`
+//! files from its database directory) are compiled into each generation
+//! by the [`RulesLoader`] the program provides.
+//!
 //! With the cache on (the default), large databases load as a mapped
 //! compiled image: the old and new generations then share most pages with
 //! the page cache, so a reload does not double the daemon's memory.
@@ -18,8 +22,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime};
 
 use bolwerk_engine::{cache, Engine};
+use bolwerk_scan::ObjectRules;
 use bolwerk_sigs::LoadOptions;
 
+use crate::config::RulesLoader;
 use crate::error::Error;
 use crate::log::Log;
 
@@ -34,6 +40,8 @@ pub struct DbSpec {
     pub detect_pua: bool,
     /// Use the compiled-engine cache (see `bolwerk_engine::cache`).
     pub cache: bool,
+    /// Loads the YARA rule files among the databases.
+    pub rules: Option<RulesLoader>,
 }
 
 /// One loaded engine and what identifies it.
@@ -42,6 +50,8 @@ pub struct Generation {
     pub engine: Arc<Engine>,
     /// What `VERSION` answers.
     pub version: String,
+    /// YARA rules loaded from the database directories.
+    pub rules: Vec<Arc<dyn ObjectRules>>,
 }
 
 /// The current generation and the reload machinery.
@@ -172,7 +182,46 @@ fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
     Ok(Generation {
         engine: Arc::new(loaded.engine),
         version: version_string(&spec.paths),
+        rules: load_rules(spec, log),
     })
+}
+
+/// The YARA rules among the databases, as clamd loads them: rule files
+/// named as databases, and the `.yar` and `.yara` files of database
+/// directories.
+fn load_rules(spec: &DbSpec, log: &Log) -> Vec<Arc<dyn ObjectRules>> {
+    let paths: Vec<PathBuf> = spec
+        .paths
+        .iter()
+        .filter(|p| {
+            if p.is_dir() {
+                dir_has_rules(p)
+            } else {
+                is_rule_file(p)
+            }
+        })
+        .cloned()
+        .collect();
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    match &spec.rules {
+        Some(loader) => (loader.0)(&paths, log),
+        None => {
+            log.line("WARNING: YARA rule files among the databases are not loaded: this bolwerk has no YARA engine");
+            Vec::new()
+        }
+    }
+}
+
+fn is_rule_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara"))
+}
+
+fn dir_has_rules(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|e| is_rule_file(&e.path())))
 }
 
 /// `VERSION`'s answer: bolwerk's name and version, then, as clamd does,

@@ -39,7 +39,7 @@ mod scan;
 mod server;
 mod spool;
 
-pub use config::{Config, Parsed};
+pub use config::{Config, LoadRules, Parsed, RulesLoader};
 pub use error::{Error, ErrorKind};
 pub use log::Log;
 pub use server::serve;

@@ -68,7 +68,7 @@ pub fn scan_path(
     let mut settings = policy.settings.clone();
     settings.all_match = mode == PathMode::AllMatch;
     let mut walk = Walk {
-        scanner: Scanner::new(gen.engine.clone(), settings),
+        scanner: scanner(gen, &settings),
         policy,
         stop_at_first: matches!(mode, PathMode::Scan | PathMode::AllMatch),
         collect: (mode == PathMode::Multi).then(Vec::new),
@@ -197,7 +197,7 @@ fn scan_many(gen: &Generation, policy: &PathPolicy, files: &[PathBuf]) -> Vec<St
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                let mut scanner = Scanner::new(gen.engine.clone(), policy.settings.clone());
+                let mut scanner = scanner(gen, &policy.settings);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = files.get(i) else { break };
@@ -233,7 +233,7 @@ pub fn scan_stream(
     name: &str,
     data: &mut dyn Read,
 ) -> String {
-    let mut scanner = Scanner::new(gen.engine.clone(), settings.clone());
+    let mut scanner = scanner(gen, settings);
     let report = scanner.scan_reader(Path::new(name), data);
     match report.outcome {
         Outcome::Infected(found) => format!("{name}: {} FOUND", found[0].name),
@@ -281,6 +281,13 @@ fn strerror(e: &std::io::Error) -> String {
         Some(i) => s[..i].to_string(),
         None => s,
     }
+}
+
+/// A scanner over the generation's engine and YARA rules.
+fn scanner(gen: &Generation, settings: &ScanSettings) -> Scanner {
+    let mut settings = settings.clone();
+    settings.rules.clone_from(&gen.rules);
+    Scanner::new(gen.engine.clone(), settings)
 }
 
 #[cfg(test)]

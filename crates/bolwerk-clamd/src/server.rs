@@ -104,6 +104,7 @@ fn shared(config: Config, log: Arc<Log>) -> Result<Shared, Error> {
         builtin: config.builtin,
         detect_pua: config.detect_pua,
         cache: config.cache,
+        rules: config.rules.clone(),
     };
     let db = Arc::new(Database::open(spec, log.clone())?);
     let exclude = if config.exclude_paths.is_empty() {

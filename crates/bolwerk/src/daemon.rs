@@ -3,6 +3,7 @@
 //!
 //! Settings come from `clamd.conf` (`-c`; by default
 //! `/etc/clamav/clamd.conf` when it exists), then the flags, which win.
+//! YARA rule files among the databases are loaded as clamd loads them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -85,6 +86,7 @@ fn config(args: &DaemonArgs) -> anyhow::Result<Config> {
     }
     config.builtin = !args.no_builtin;
     config.cache = !args.no_cache;
+    config.rules = crate::yara::daemon_rules();
     Ok(config)
 }
 

@@ -13,6 +13,9 @@ use std::sync::Arc;
 use bolwerk_scan::ObjectRules;
 use clap::Args;
 
+/// Seconds the rules may take on one object unless told otherwise.
+const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
 /// The YARA options.
 #[derive(Args, Debug, Default)]
 pub struct YaraArgs {
@@ -20,7 +23,7 @@ pub struct YaraArgs {
     #[arg(long = "yara", value_name = "FILE|DIR")]
     pub yara: Vec<PathBuf>,
     /// Seconds the YARA rules may take on one object (0: no limit).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS)]
     pub yara_timeout: u64,
     /// Compile the YARA rules on every run instead of keeping them compiled in the cache.
     #[arg(long)]
@@ -89,6 +92,18 @@ fn load_paths(_: &YaraArgs, _: &[PathBuf]) -> anyhow::Result<YaraLoaded> {
 
 #[cfg(feature = "yara")]
 fn load_paths(args: &YaraArgs, paths: &[PathBuf]) -> anyhow::Result<YaraLoaded> {
+    let (loaded, messages) = compile(args, paths);
+    for m in &messages {
+        eprintln!("{m}");
+    }
+    Ok(loaded)
+}
+
+/// Compile the rules of `paths`; what went wrong is told in the returned
+/// lines (`WARNING: …` for a rule that does not compile or a cache
+/// problem, `ERROR: …` for a path that cannot be read, also counted).
+#[cfg(feature = "yara")]
+fn compile(args: &YaraArgs, paths: &[PathBuf]) -> (YaraLoaded, Vec<String>) {
     use bolwerk_yara::{CacheUse, YaraRulesBuilder};
     let mut b = YaraRulesBuilder::new();
     for p in paths {
@@ -99,12 +114,13 @@ fn load_paths(args: &YaraArgs, paths: &[PathBuf]) -> anyhow::Result<YaraLoaded> 
     }
     b.timeout(std::time::Duration::from_secs(args.yara_timeout));
     let loaded = b.build();
+    let mut messages = Vec::new();
     let mut errors = 0;
     for e in &loaded.errors {
         if e.line.is_some() {
-            eprintln!("WARNING: {e}");
+            messages.push(format!("WARNING: {e}"));
         } else {
-            eprintln!("ERROR: {e}");
+            messages.push(format!("ERROR: {e}"));
             errors += 1;
         }
     }
@@ -114,16 +130,46 @@ fn load_paths(args: &YaraArgs, paths: &[PathBuf]) -> anyhow::Result<YaraLoaded> 
     } = &loaded.cache
     {
         if let Some(why) = corrupt {
-            eprintln!("WARNING: compiled YARA rule cache entry refused ({why}); recompiled");
+            messages.push(format!(
+                "WARNING: compiled YARA rule cache entry refused ({why}); recompiled"
+            ));
         }
         if let Some(why) = store_error {
-            eprintln!("WARNING: cannot keep compiled YARA rules in {why}");
+            messages.push(format!("WARNING: cannot keep compiled YARA rules in {why}"));
         }
     }
-    Ok(YaraLoaded {
+    let loaded = YaraLoaded {
         rules: Some(loaded.rules),
         errors,
-    })
+    };
+    (loaded, messages)
+}
+
+/// The daemon's loader of the YARA rule files among its databases (clamd
+/// loads them from its database directory): compiled and cached as for a
+/// scan, with the default time limit per object, warnings to its log.
+#[cfg(feature = "yara")]
+pub fn daemon_rules() -> Option<bolwerk_clamd::RulesLoader> {
+    let load = |paths: &[PathBuf], log: &bolwerk_clamd::Log| {
+        let args = YaraArgs {
+            yara: Vec::new(),
+            yara_timeout: DEFAULT_TIMEOUT_SECS,
+            no_yara_cache: false,
+        };
+        let (loaded, messages) = compile(&args, paths);
+        for m in &messages {
+            log.line(m);
+        }
+        log.line(&format!("YARA rules loaded: {}", loaded.rule_count()));
+        loaded.object_rules()
+    };
+    Some(bolwerk_clamd::RulesLoader(Arc::new(load)))
+}
+
+/// Without the `yara` feature the daemon loads no rules (and says so).
+#[cfg(not(feature = "yara"))]
+pub fn daemon_rules() -> Option<bolwerk_clamd::RulesLoader> {
+    None
 }
 
 /// Split clamscan's `-d` paths: rule files go to YARA only, directories

@@ -817,3 +817,55 @@ fn daemon_confined_still_serves_its_sockets() {
         .iter()
         .all(|&n| n > 0));
 }
+
+/// YARA rule files in the database directory are loaded as clamd loads
+/// them, and matched in streams, files and archive members with clamd's
+/// names; a changed rule file is picked up by RELOAD.
+#[test]
+fn daemon_yara_rules_in_the_database_directory_as_clamd() {
+    let rule = |name: &str, text: &str| {
+        format!("rule {name} {{ strings: $a = \"{text}\" condition: $a }}\n")
+    };
+    let first = rule("Marker_One", "bolwerk-yara-marker-one");
+    let dbs = [("rules.yar", first.as_str())];
+    let (clamd, ours) = (Daemon::clamd_with("", &dbs), Daemon::bolwerk_with("", &dbs));
+    let one = b"some text with bolwerk-yara-marker-one inside\n".to_vec();
+    let two = b"and bolwerk-yara-marker-two here\n".to_vec();
+    let zipped = crate::containers::zip_of(&[("inner.txt", one.as_slice())]);
+    let requests = [
+        instream(b"zINSTREAM\0", &one, 7),
+        instream(b"zINSTREAM\0", &two, 7),
+        instream(b"zINSTREAM\0", &zipped, 100),
+        instream(b"zINSTREAM\0", b"clean bytes only\n", 1000),
+    ];
+    let compare = |clamd: &Daemon, ours: &Daemon| {
+        for req in &requests {
+            let (want, got) = (clamd.query(req), ours.query(req));
+            crate::eqnice!(
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(&got)
+            );
+        }
+    };
+    compare(&clamd, &ours);
+    assert_eq!(
+        ours.query(&instream(b"zINSTREAM\0", &one, 7)),
+        b"stream: YARA.Marker_One.UNOFFICIAL FOUND\0"
+    );
+    // A second rule, then RELOAD: both daemons pick it up.
+    let both = format!("{first}{}", rule("Marker_Two", "bolwerk-yara-marker-two"));
+    for d in [&clamd, &ours] {
+        let db = d.socket.parent().unwrap().join("db/rules.yar");
+        std::fs::write(db, &both).unwrap();
+        assert_eq!(d.query(b"zRELOAD\0"), b"RELOADING\0");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want = b"stream: YARA.Marker_Two.UNOFFICIAL FOUND\0";
+    for d in [&clamd, &ours] {
+        while d.query(&instream(b"zINSTREAM\0", &two, 7)) != want {
+            assert!(Instant::now() < deadline, "the new rule was not loaded");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    compare(&clamd, &ours);
+}
