@@ -17,7 +17,8 @@
 # signature-base's IOC files for ioc_line, and HTML pages from
 # /usr/share/doc for html_normalise, and the Office documents with macros
 # the tests use (crates/bolwerk/tests/data/vba) for vba_source, and the RAR
-# archives of crates/bolwerk/tests/data/rar for unpack_rar.
+# archives of crates/bolwerk/tests/data/rar for unpack_rar, and (with qpdf)
+# encrypted copies of clam.pdf for unpack_pdf.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -55,6 +56,13 @@ for target in "${targets[@]}"; do
     case $target in
         cvd_open) cp "$shared_dir"/corpora/clamav/*.cvd "$corpus"/ 2>/dev/null || true ;;
         pe_sections) cp /usr/share/clamav-testfiles/*.exe "$corpus"/ 2>/dev/null || true ;;
+        unpack_pdf)
+            cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
+            # Encrypted documents (RC4 and AES-256), where qpdf is installed.
+            if command -v qpdf >/dev/null && [ -f "$corpus/clam.pdf" ]; then
+                qpdf --allow-weak-crypto --encrypt "" owner 128 --use-aes=n -- "$corpus/clam.pdf" "$corpus/rc4.pdf" >/dev/null 2>&1 || true
+                qpdf --encrypt "" owner 256 -- "$corpus/clam.pdf" "$corpus/aes256.pdf" >/dev/null 2>&1 || true
+            fi ;;
         unpack_rar)
             cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
             cp "$fuzz_dir"/../crates/bolwerk/tests/data/rar/*.rar "$corpus"/ ;;

@@ -739,3 +739,77 @@ fn detections(db: &Path, path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// PDF documents encrypted by qpdf for an empty user password (RC4 of 40
+/// and 128 bits, AES-128, AES-256) have their streams decrypted, as
+/// clamscan decrypts them: a hash signature finds the attached executable
+/// in each. With a user password nothing is decrypted, in either tool.
+#[test]
+fn encrypted_pdfs_are_decrypted_as_clamscan_decrypts_them() {
+    let d = Dir::new();
+    let exe = testfiles().join("clam.exe");
+    let plain = d.join("attached.pdf");
+    let qpdf = |args: &[&str]| {
+        let r = run(Command::new("qpdf"), d.path(), args, None);
+        // qpdf exits 3 for warnings; its output is still written.
+        assert!(
+            r.code == 0 || r.code == 3,
+            "qpdf (apt-get install qpdf): {}",
+            r.stderr
+        );
+    };
+    let (exe, plain_s) = (exe.to_str().unwrap(), plain.to_str().unwrap());
+    qpdf(&["--empty", "--add-attachment", exe, "--", plain_s]);
+    std::fs::create_dir_all(d.join("corpus")).unwrap();
+    let weak = "--allow-weak-crypto";
+    for (name, encrypt) in [
+        ("rc4-40.pdf", &[weak, "--encrypt", "", "owner", "40"][..]),
+        (
+            "rc4-128.pdf",
+            &[weak, "--encrypt", "", "owner", "128", "--use-aes=n"],
+        ),
+        (
+            "aes-128.pdf",
+            &["--encrypt", "", "owner", "128", "--use-aes=y"],
+        ),
+        ("aes-256.pdf", &["--encrypt", "", "owner", "256"]),
+        (
+            "user-password.pdf",
+            &["--encrypt", "secret", "owner", "256"],
+        ),
+        (
+            "user-password-rc4.pdf",
+            &[weak, "--encrypt", "secret", "owner", "128", "--use-aes=n"],
+        ),
+    ] {
+        let out = d.join(&format!("corpus/{name}"));
+        let mut argv = encrypt.to_vec();
+        argv.extend(["--", plain_s, out.to_str().unwrap()]);
+        qpdf(&argv);
+    }
+    let bytes = std::fs::read(exe).unwrap();
+    d.write(
+        "db/exe.hdb",
+        format!("{}:{}:Attached.Exe\n", md5_hex(&bytes), bytes.len()),
+    );
+    let out = same_as_clamscan(
+        d.path(),
+        &[
+            "--no-summary",
+            "-d",
+            d.join("db/exe.hdb").to_str().unwrap(),
+            "corpus",
+        ],
+    );
+    eqnice!(
+        BTreeSet::from([
+            "corpus/aes-128.pdf: Attached.Exe.UNOFFICIAL FOUND".to_string(),
+            "corpus/aes-256.pdf: Attached.Exe.UNOFFICIAL FOUND".to_string(),
+            "corpus/rc4-128.pdf: Attached.Exe.UNOFFICIAL FOUND".to_string(),
+            "corpus/rc4-40.pdf: Attached.Exe.UNOFFICIAL FOUND".to_string(),
+            "corpus/user-password-rc4.pdf: OK".to_string(),
+            "corpus/user-password.pdf: OK".to_string(),
+        ]),
+        out
+    );
+}

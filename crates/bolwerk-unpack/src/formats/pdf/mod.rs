@@ -2,7 +2,8 @@
 //! names (`FlateDecode`, `LZWDecode`, `RunLengthDecode`, `ASCIIHexDecode`,
 //! `ASCII85Decode`, in order; LZW with its `EarlyChange` parameter).
 //! Object streams are streams like any other: their decoded objects are
-//! scanned as the child's bytes.
+//! scanned as the child's bytes. A document encrypted for an empty user
+//! password (see [`crypt`]) has its streams decrypted first.
 //! Streams are found by their keywords rather than by the cross-reference
 //! table, which hostile and damaged files get wrong: the dictionary is the
 //! text between the preceding `obj` and `stream`, the data runs to the next
@@ -13,6 +14,8 @@ use std::io::Read;
 use crate::budget::Budget;
 use crate::container::{emit, UnpackError, Visit};
 
+mod crypt;
+
 /// Streams per file, at most (a hostile file can declare millions).
 const MAX_STREAMS: usize = 10_000;
 
@@ -21,6 +24,7 @@ pub(crate) fn read(
     budget: &mut Budget,
     visit: &mut Visit<'_>,
 ) -> Result<(), UnpackError> {
+    let decrypter = crypt::Decrypter::for_document(data);
     let mut prev_end = 0;
     for (n, at) in memchr::memmem::find_iter(data, b"stream").enumerate() {
         if n >= MAX_STREAMS || at < prev_end || data[..at].ends_with(b"end") {
@@ -41,8 +45,14 @@ pub(crate) fn read(
         let body = &data[start..start + len];
         let body = body.strip_suffix(b"\n").unwrap_or(body);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
-        let dict_from = memchr::memmem::rfind(&data[..at], b"obj").map_or(0, |o| o + 3);
-        let dict = &data[dict_from..at];
+        let obj_at = memchr::memmem::rfind(&data[..at], b"obj");
+        let dict = &data[obj_at.map_or(0, |o| o + 3)..at];
+        let decrypted = decrypter
+            .as_ref()
+            .filter(|_| memchr::memmem::find(dict, b"/XRef").is_none())
+            .zip(obj_at.and_then(|o| object_id(&data[..o])))
+            .and_then(|(d, (num, gen))| d.decrypt(num, gen, body));
+        let body = decrypted.as_deref().unwrap_or(body);
         let allowance = budget.allowance()?;
         let Some(decoded) = decode(dict, body, allowance) else {
             continue;
@@ -58,6 +68,17 @@ pub(crate) fn read(
         }
     }
     Ok(())
+}
+
+/// The object number and generation that end `head` (the text before an
+/// object's `obj` keyword: `12 0 `).
+fn object_id(head: &[u8]) -> Option<(u32, u16)> {
+    let mut words = head
+        .rsplit(|c| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    let gen = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
+    let num = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
+    Some((num, gen))
 }
 
 /// Apply the dictionary's filters in order.
@@ -239,6 +260,13 @@ mod tests {
         assert_eq!(ascii85(b"87cURD]i,\"Ebo7~>").unwrap(), b"Hello World");
         assert_eq!(ascii85(b"87cURD]i,\"Ebk").unwrap(), b"Hello Worl");
         assert_eq!(ascii85(b"z~>").unwrap(), [0; 4]);
+    }
+
+    #[test]
+    fn object_ids() {
+        assert_eq!(object_id(b"endobj\n12 0 "), Some((12, 0)));
+        assert_eq!(object_id(b"%PDF-1.4\n3 1"), Some((3, 1)));
+        assert_eq!(object_id(b"x"), None);
     }
 
     #[test]
