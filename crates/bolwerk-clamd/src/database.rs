@@ -10,7 +10,8 @@
 //!
 //! YARA rule files among the databases (clamd loads `.yar` and `.yara`
 //! files from its database directory) are compiled into each generation
-//! by the [`RulesLoader`] the program provides.
+//! by the [`RulesLoader`] the program provides; indicator feeds among them
+//! (STIX, MISP, signature-base IOC files) are loaded into it too.
 //!
 //! With the cache on (the default), large databases load as a mapped
 //! compiled image: the old and new generations then share most pages with
@@ -22,6 +23,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime};
 
 use bolwerk_engine::{cache, Engine};
+use bolwerk_indicators::{ErrorKind as FeedError, Indicators, IndicatorsBuilder};
 use bolwerk_scan::ObjectRules;
 use bolwerk_sigs::LoadOptions;
 
@@ -52,6 +54,8 @@ pub struct Generation {
     pub version: String,
     /// YARA rules loaded from the database directories.
     pub rules: Vec<Arc<dyn ObjectRules>>,
+    /// Indicator feeds found among the databases.
+    pub indicators: Option<Arc<Indicators>>,
 }
 
 /// The current generation and the reload machinery.
@@ -183,7 +187,43 @@ fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
         engine: Arc::new(loaded.engine),
         version: version_string(&spec.paths),
         rules: load_rules(spec, log),
+        indicators: load_indicators(&spec.paths, log),
     })
+}
+
+/// The indicator feeds among the databases: STIX 2.1 bundles (`.stix2`,
+/// `.json`), MISP events and signature-base IOC files, named as databases
+/// or kept in database directories (which clamd passes over). Problems
+/// are logged; what loads is used.
+fn load_indicators(paths: &[PathBuf], log: &Log) -> Option<Arc<Indicators>> {
+    let mut b = IndicatorsBuilder::new();
+    let mut feeds = 0;
+    // Database files are read only when named as feeds are.
+    let feed_named = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["stix2", "json", "txt"].contains(&e.to_ascii_lowercase().as_str()))
+    };
+    for p in paths.iter().filter(|p| p.is_dir() || feed_named(p)) {
+        match b.add_path(p) {
+            Ok(n) => feeds += n,
+            // A database file that is not a feed.
+            Err(e) if matches!(e.kind(), FeedError::UnknownFormat) => {}
+            Err(e) => log.line(&format!("ERROR: {e}")),
+        }
+    }
+    if feeds == 0 {
+        return None;
+    }
+    let (set, diagnostics) = b.build();
+    for d in &diagnostics {
+        log.line(&format!("WARNING: {d}"));
+    }
+    log.line(&format!(
+        "Indicators loaded: {} from {feeds} feeds",
+        set.len()
+    ));
+    (!set.is_empty()).then(|| Arc::new(set))
 }
 
 /// The YARA rules among the databases, as clamd loads them: rule files

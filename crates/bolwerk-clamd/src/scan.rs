@@ -283,10 +283,11 @@ fn strerror(e: &std::io::Error) -> String {
     }
 }
 
-/// A scanner over the generation's engine and YARA rules.
+/// A scanner over the generation's engine, YARA rules and indicators.
 fn scanner(gen: &Generation, settings: &ScanSettings) -> Scanner {
     let mut settings = settings.clone();
     settings.rules.clone_from(&gen.rules);
+    settings.indicators.clone_from(&gen.indicators);
     Scanner::new(gen.engine.clone(), settings)
 }
 

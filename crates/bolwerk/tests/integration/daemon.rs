@@ -869,3 +869,49 @@ fn daemon_yara_rules_in_the_database_directory_as_clamd() {
     }
     compare(&clamd, &ours);
 }
+
+/// Indicator feeds in the database directory (which clamd passes over)
+/// are matched by bolwerk's daemon: a STIX hash indicator on a stream and
+/// on an archive member, a domain indicator in text with MVT's rule (not
+/// a longer label). clamd, given the same directory, finds nothing.
+#[test]
+fn daemon_indicator_feeds_in_the_database_directory() {
+    use sha2::Digest;
+    let sample = b"planted sample for a daemon feed\n".repeat(3);
+    let digest: String = sha2::Sha256::digest(&sample)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let feed = format!(
+        r#"{{"type":"bundle","id":"bundle--d","objects":[
+        {{"type":"malware","id":"malware--s","name":"Test Spy"}},
+        {{"type":"indicator","id":"indicator--h","pattern":"[file:hashes.'SHA-256' = '{digest}']"}},
+        {{"type":"indicator","id":"indicator--d","pattern":"[domain-name:value = 'spy-c2.example']"}},
+        {{"type":"relationship","id":"relationship--1","relationship_type":"indicates",
+          "source_ref":"indicator--h","target_ref":"malware--s"}},
+        {{"type":"relationship","id":"relationship--2","relationship_type":"indicates",
+          "source_ref":"indicator--d","target_ref":"malware--s"}}]}}"#
+    );
+    let dbs = [("feed.stix2", feed.as_str())];
+    let (clamd, ours) = (Daemon::clamd_with("", &dbs), Daemon::bolwerk_with("", &dbs));
+    let zipped = crate::containers::zip_of(&[("inner.bin", sample.as_slice())]);
+    let found = b"stream: Spyware.Test_Spy FOUND\0".as_slice();
+    let ok = b"stream: OK\0".as_slice();
+    for (data, want) in [
+        (sample.as_slice(), found),
+        (zipped.as_slice(), found),
+        (
+            b"GET https://cdn.spy-c2.example/x HTTP/1.1\n".as_slice(),
+            found,
+        ),
+        (
+            b"see https://notspy-c2.example/ and spy-c2.example.org\n".as_slice(),
+            ok,
+        ),
+    ] {
+        let req = instream(b"zINSTREAM\0", data, 64);
+        let got = ours.query(&req);
+        crate::eqnice!(String::from_utf8_lossy(want), String::from_utf8_lossy(&got));
+        assert_eq!(clamd.query(&req), ok);
+    }
+}
