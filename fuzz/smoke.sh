@@ -18,7 +18,8 @@
 # /usr/share/doc for html_normalise, and the Office documents with macros
 # the tests use (crates/bolwerk/tests/data/vba) for vba_source, and the RAR
 # archives of crates/bolwerk/tests/data/rar for unpack_rar, and (with qpdf)
-# encrypted copies of clam.pdf for unpack_pdf.
+# encrypted copies of clam.pdf for unpack_pdf, and libmspack's test
+# cabinets (fetched by .ci/run) for unpack_cab.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -63,6 +64,10 @@ for target in "${targets[@]}"; do
                 qpdf --allow-weak-crypto --encrypt "" owner 128 --use-aes=n -- "$corpus/clam.pdf" "$corpus/rc4.pdf" >/dev/null 2>&1 || true
                 qpdf --encrypt "" owner 256 -- "$corpus/clam.pdf" "$corpus/aes256.pdf" >/dev/null 2>&1 || true
             fi ;;
+        unpack_cab)
+            cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
+            # libmspack's test cabinets, where .ci/run fetched them.
+            cp "${BOLWERK_MSPACK_CABS:-$HOME/.cache/bolwerk/data/libmspack-0.11alpha/test/test_files/cabd}"/*.cab "$corpus"/ 2>/dev/null || true ;;
         unpack_rar)
             cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
             cp "$fuzz_dir"/../crates/bolwerk/tests/data/rar/*.rar "$corpus"/ ;;

@@ -1,13 +1,16 @@
-//! Microsoft cabinets (MS-CAB): stored and MSZIP folders.
+//! Microsoft cabinets (MS-CAB): stored, MSZIP and LZX folders.
 //!
 //! A cabinet is a header, folder entries (each a run of data blocks and a
 //! compression type), file entries (name, size, offset within a folder's
 //! uncompressed data) and the data blocks. MSZIP blocks are each a deflate
 //! stream (after `CK`) whose back-references may reach into the previous
 //! block's output, so blocks are inflated into one buffer that keeps the
-//! last 32 KiB. A folder is unpacked no further than its files need and the
-//! budget allows; files outside their folder's data are skipped. LZX and
-//! Quantum folders are not read yet.
+//! last 32 KiB. LZX folders (window of 2^15 to 2^21 bytes, from the
+//! compression type's high byte) are one LZX stream whose frames are the
+//! data blocks, decoded in order with the `lzxd` crate, as in CHM files. A
+//! folder is unpacked no further than its files need and the budget allows;
+//! files outside their folder's data are skipped. Quantum folders are not
+//! read.
 //!
 //! The format is parsed here rather than with the `cab` crate, which
 //! trusted block sizes and offsets and panicked on fuzzed input.
@@ -23,12 +26,15 @@ const PREV_CABINET: u16 = 0x0001;
 const NEXT_CABINET: u16 = 0x0002;
 const STORED: u16 = 0;
 const MSZIP: u16 = 1;
+const LZX: u16 = 3;
 /// MSZIP's window, and the most one block may unpack to.
 const MSZIP_WINDOW: usize = 32 * 1024;
 
 struct Folder {
     start: usize,
     blocks: u16,
+    /// The method (low nibble) and its parameter (LZX: window bits in the
+    /// high byte).
     compression: u16,
 }
 
@@ -111,7 +117,7 @@ fn parse(d: &[u8]) -> Option<Cabinet> {
         cab.folders.push(Folder {
             start: u32_at(d, at)? as usize,
             blocks: u16_at(d, at + 4)?,
-            compression: u16_at(d, at + 6)? & 0x000f,
+            compression: u16_at(d, at + 6)?,
         });
         at += 8 + folder_reserve;
     }
@@ -132,9 +138,17 @@ fn parse(d: &[u8]) -> Option<Cabinet> {
 /// A folder's uncompressed data, at most `cap` bytes (more or less when the
 /// blocks end early); `None` for a compression not read.
 fn unpack_folder(d: &[u8], folder: &Folder, reserve: usize, cap: u64) -> Option<Vec<u8>> {
-    if folder.compression != STORED && folder.compression != MSZIP {
-        return None;
-    }
+    let method = folder.compression & 0x000f;
+    let mut lzx = match method {
+        STORED | MSZIP => None,
+        LZX => {
+            let bits = (folder.compression >> 8) & 0x1f;
+            Some(lzxd::Lzxd::new(super::chm::window_size(
+                1u32.checked_shl(bits.into())?,
+            )?))
+        }
+        _ => return None,
+    };
     let mut out = Vec::new();
     let mut at = folder.start;
     for _ in 0..folder.blocks {
@@ -147,11 +161,12 @@ fn unpack_folder(d: &[u8], folder: &Folder, reserve: usize, cap: u64) -> Option<
             break;
         };
         at = start + usize::from(packed);
-        let ok = match folder.compression {
-            STORED => {
+        let ok = match (method, lzx.as_mut()) {
+            (STORED, _) => {
                 out.extend_from_slice(&block[..block.len().min(usize::from(unpacked))]);
                 true
             }
+            (LZX, Some(decoder)) => lzx_block(decoder, &mut out, block, usize::from(unpacked)),
             _ => inflate_block(&mut out, block),
         };
         if !ok {
@@ -160,6 +175,21 @@ fn unpack_folder(d: &[u8], folder: &Folder, reserve: usize, cap: u64) -> Option<
     }
     out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
     Some(out)
+}
+
+/// Decode one LZX frame (a data block of at most 32 KiB of output) onto
+/// `out`.
+fn lzx_block(decoder: &mut lzxd::Lzxd, out: &mut Vec<u8>, block: &[u8], unpacked: usize) -> bool {
+    if unpacked == 0 || unpacked > MSZIP_WINDOW {
+        return false;
+    }
+    match decoder.decompress_next(block, unpacked) {
+        Ok(bytes) => {
+            out.extend_from_slice(bytes);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Inflate one MSZIP block onto `out`, whose last 32 KiB are its history.

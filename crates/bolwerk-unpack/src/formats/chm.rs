@@ -254,7 +254,8 @@ fn lzx_params<'a>(d: &'a [u8], content: u64, entries: &[Entry]) -> Option<Lzx<'a
     })
 }
 
-fn window_size(bytes: u32) -> Option<WindowSize> {
+/// The LZX window of `bytes` (a power of two from 32 KiB to 2 MiB).
+pub(crate) fn window_size(bytes: u32) -> Option<WindowSize> {
     Some(match bytes {
         0x8000 => WindowSize::KB32,
         0x1_0000 => WindowSize::KB64,
