@@ -229,8 +229,11 @@ impl Scanner {
         if detections.is_empty() || opts.all_match {
             self.scan_normalised(data, text, &ctx, &opts, &mut detections);
         }
+        // The `data:` files of the HTML copies, handed on below without a
+        // second normalisation.
+        let mut html_files = None;
         if (detections.is_empty() || opts.all_match) && (html_only || late_html) {
-            self.scan_html(data, &ctx, &opts, &mut detections);
+            html_files = self.scan_html(data, &ctx, &opts, &mut detections);
         }
         if self
             .hand_off(data, ft, &detections, origin, depth, trail, budget, found)
@@ -262,9 +265,14 @@ impl Scanner {
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());
         }
+        let files = if ft == FileType::Html {
+            html_files.take()
+        } else {
+            None
+        };
         if ft.is_container()
             && self
-                .descend(data, ft, origin, depth, trail, budget, found)
+                .descend(data, ft, files, origin, depth, trail, budget, found)
                 .is_break()
         {
             return Flow::Break(());
@@ -276,7 +284,16 @@ impl Scanner {
             return Flow::Continue(());
         }
         // What the HTML in the text carries (`data:` URIs), as for HTML.
-        self.descend(data, FileType::Html, origin, depth, trail, budget, found)
+        self.descend(
+            data,
+            FileType::Html,
+            html_files,
+            origin,
+            depth,
+            trail,
+            budget,
+            found,
+        )
     }
 
     /// `HandlerType`: a logical signature that matched hands the object to
@@ -306,7 +323,7 @@ impl Scanner {
         let before = found.len();
         for t in types {
             if self
-                .descend(data, t, origin, depth, trail, budget, found)
+                .descend(data, t, None, origin, depth, trail, budget, found)
                 .is_break()
             {
                 break;
@@ -319,12 +336,15 @@ impl Scanner {
         }
     }
 
-    /// Read `data` as a container of type `ft` and scan what it holds.
+    /// Read `data` as a container of type `ft` and scan what it holds;
+    /// for HTML, `html_files` are its `data:` files when its copies were
+    /// made already.
     #[allow(clippy::too_many_arguments)]
     fn descend(
         &self,
         data: &[u8],
         ft: FileType,
+        html_files: Option<Vec<Vec<u8>>>,
         origin: &Path,
         depth: u32,
         trail: &mut Trail,
@@ -354,7 +374,11 @@ impl Scanner {
             trail.types.pop();
             flow
         };
-        if let Err(UnpackError::Limit(l)) = unpack(data, ft, budget, &mut visit) {
+        let read = match (ft, html_files) {
+            (FileType::Html, Some(files)) => html::visit_data_files(files, budget, &mut visit),
+            _ => unpack(data, ft, budget, &mut visit),
+        };
+        if let Err(UnpackError::Limit(l)) = read {
             budget.note(l);
         }
         flow
@@ -433,17 +457,18 @@ impl Scanner {
     /// `MaxHTMLNormalize` bytes — the markup without comments, then, for
     /// objects up to `MaxHTMLNoTags`, the text without markup (see
     /// [`bolwerk_unpack::html`]); hash signatures match the copies too. A
-    /// signature already found is not repeated.
+    /// signature already found is not repeated. Returns the copies'
+    /// `data:` files, when they were made.
     fn scan_html(
         &self,
         data: &[u8],
         ctx: &ObjectContext,
         opts: &ScanOptions,
         detections: &mut Vec<Detection>,
-    ) {
+    ) -> Option<Vec<Vec<u8>>> {
         let limits = &self.settings.limits;
         if data.len() as u64 > limits.html_normalize_cap() {
-            return;
+            return None;
         }
         let copies = html::normalise(data, (data.len() as u64) < limits.html_notags_cap());
         let html_ctx = ObjectContext {
@@ -461,6 +486,7 @@ impl Scanner {
                 }
             }
         }
+        Some(copies.data_files)
     }
 
     /// ClamAV's VBA pass over an OLE2 document, after its streams: each

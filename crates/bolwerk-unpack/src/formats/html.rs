@@ -16,7 +16,21 @@ pub(crate) fn read(
     if data.len() as u64 > budget.limits().html_normalize_cap() {
         return Ok(());
     }
-    for file in crate::html::normalise(data, false).data_files {
+    hand_on(
+        crate::html::normalise(data, false).data_files,
+        budget,
+        visit,
+    )
+}
+
+/// Hand on the files of an HTML object's `data:` URIs, as [`read`] does;
+/// for a caller that normalised the object already.
+pub(crate) fn hand_on(
+    files: Vec<Vec<u8>>,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<(), UnpackError> {
+    for file in files {
         if emit(Some("(data-uri)".to_string()), file, budget, visit).is_break() {
             break;
         }

@@ -29,6 +29,7 @@ mod szdd;
 mod tnef;
 
 pub use cpio::CpioKind;
+pub(crate) use html::hand_on as html_hand_on;
 pub(crate) use iso9660::is_iso9660;
 pub(crate) use onenote::MAGIC as ONENOTE_MAGIC;
 pub(crate) use sis::UID3 as SIS_UID3;

@@ -93,6 +93,18 @@ pub struct Normalised {
     pub data_files: Vec<Vec<u8>>,
 }
 
+/// Hand the `data:` files of an HTML object already normalised (its
+/// [`Normalised::data_files`]) to `visit` as its children, as
+/// [`unpack`](crate::unpack) of the object as [`FileType::Html`](crate::FileType::Html)
+/// would — without normalising it again.
+pub fn visit_data_files(
+    files: Vec<Vec<u8>>,
+    budget: &mut crate::Budget,
+    visit: &mut crate::Visit<'_>,
+) -> Result<(), crate::UnpackError> {
+    crate::formats::html_hand_on(files, budget, visit)
+}
+
 /// Normalise `data` as HTML; `notags` also makes the text-only copy.
 pub fn normalise(data: &[u8], notags: bool) -> Normalised {
     let data = reader_stream(data);
