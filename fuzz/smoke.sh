@@ -19,7 +19,8 @@
 # the tests use (crates/bolwerk/tests/data/vba) for vba_source, and the RAR
 # archives of crates/bolwerk/tests/data/rar for unpack_rar, and (with qpdf)
 # encrypted copies of clam.pdf for unpack_pdf, and libmspack's test
-# cabinets (fetched by .ci/run) for unpack_cab.
+# cabinets (fetched by .ci/run) for unpack_cab, and (with makensis) an NSIS
+# installer compressed with NSIS's bzip2 for unpack_installer.
 # Exits non-zero if any target crashes (or hits a leak, OOM or timeout),
 # naming the target and the artifact under fuzz/artifacts/<target>/.
 set -euo pipefail
@@ -68,6 +69,15 @@ for target in "${targets[@]}"; do
             cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
             # libmspack's test cabinets, where .ci/run fetched them.
             cp "${BOLWERK_MSPACK_CABS:-$HOME/.cache/bolwerk/data/libmspack-0.11alpha/test/test_files/cabd}"/*.cab "$corpus"/ 2>/dev/null || true ;;
+        unpack_installer)
+            cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
+            # NSIS installers with its bzip2, where makensis is installed.
+            if command -v makensis >/dev/null; then
+                # shellcheck disable=SC2016 # $INSTDIR is NSIS's, not the shell's.
+                printf 'SetCompressor /SOLID bzip2\nOutFile "%s"\nSection\nSetOutPath $INSTDIR\nFile "%s"\nSectionEnd\n' \
+                    "$corpus/nsis-bzip2.exe" "$fuzz_dir/make_seeds.py" > "$run_dir/bzip2.nsi"
+                makensis -V1 "$run_dir/bzip2.nsi" >/dev/null 2>&1 || true
+            fi ;;
         unpack_rar)
             cp /usr/share/clamav-testfiles/* "$corpus"/ 2>/dev/null || true
             cp "$fuzz_dir"/../crates/bolwerk/tests/data/rar/*.rar "$corpus"/ ;;

@@ -889,3 +889,47 @@ fn cab_lzx_folders_read_as_clamscan_reads_them() {
         let _ = s.scan_bytes(&data);
     }
 }
+
+/// NSIS installers made by Debian's makensis with each compressor, solid
+/// and not (bzip2 is NSIS's own variant): every file inside is found by a
+/// hash signature of its bytes, as clamscan finds it.
+#[test]
+fn nsis_installers_of_every_compressor_read_as_clamscan_reads_them() {
+    let d = Dir::new();
+    let exe = std::fs::read(testfiles().join("clam.exe")).unwrap();
+    let text = std::fs::read("/usr/share/common-licenses/GPL-3").unwrap();
+    d.write("src/clam.exe", &exe);
+    d.write("src/licence.txt", &text);
+    std::fs::create_dir_all(d.join("corpus")).unwrap();
+    for compressor in ["zlib", "bzip2", "lzma"] {
+        for solid in ["", "/SOLID "] {
+            let out = d.join(&format!(
+                "corpus/{compressor}{}.exe",
+                if solid.is_empty() { "" } else { "-solid" }
+            ));
+            let script = format!(
+                "SetCompressor {solid}{compressor}\nOutFile \"{}\"\nSection\nSetOutPath $INSTDIR\n\
+                 File clam.exe\nFile licence.txt\nSectionEnd\n",
+                out.display()
+            );
+            let nsi = d.write("src/setup.nsi", script);
+            let args = ["-V1", nsi.to_str().unwrap()];
+            let made = run(Command::new("makensis"), &d.join("src"), &args, None);
+            assert_eq!(
+                made.code, 0,
+                "makensis (apt-get install nsis): {}",
+                made.stderr
+            );
+        }
+    }
+    let sigs = format!(
+        "{}:{}:Nsis.Exe\n{}:{}:Nsis.Text\n",
+        md5_hex(&exe),
+        exe.len(),
+        md5_hex(&text),
+        text.len()
+    );
+    d.write("db/nsis.hdb", sigs);
+    let out = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    assert_eq!(out.len(), 12, "{out:#?}");
+}

@@ -20,6 +20,7 @@ use crate::container::{UnpackError, Visit};
 mod autoit;
 mod ishield;
 mod nsis;
+mod nsis_bzip2;
 
 /// Whether a reader recognised its format (and so read the overlay).
 type Found = Result<bool, UnpackError>;

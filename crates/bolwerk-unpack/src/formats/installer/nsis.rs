@@ -11,11 +11,10 @@
 //! * solid: one compressed stream holding the same length-prefixed blocks
 //!   (their lengths without the top bit).
 //!
-//! Compression is LZMA (5 bytes of properties, no size, an end marker) or
-//! raw deflate; which, and solid or not, is not recorded: it is told by
-//! which reading decompresses the script header to the size the first
-//! header gives. NSIS's modified bzip2 (no stream header, no CRCs) is not
-//! read. Every block is a child (the script header first), in archive
+//! Compression is LZMA (5 bytes of properties, no size, an end marker),
+//! raw deflate, or NSIS's bzip2 (see [`super::nsis_bzip2`]); which, and
+//! solid or not, is not recorded: it is told by which reading decompresses
+//! the script header to the size the first header gives. Every block is a child (the script header first), in archive
 //! order; the files' names live in the script's bytecode and are not read.
 //! The first header is looked for in the overlay, at most 16 candidates.
 
@@ -39,6 +38,8 @@ const MAX_CANDIDATES: usize = 16;
 const MAX_DICT: u32 = 64 << 20;
 /// LZMA's properties byte as NSIS writes it (lc=3, lp=0, pb=2).
 const LZMA_PROPS: u8 = 0x5d;
+/// The first byte of an NSIS bzip2 block.
+const BZIP2_BLOCK: u8 = 0x31;
 /// Blocks of a solid stream, at most (each takes at least 4 bytes).
 const MAX_SOLID_BLOCKS: usize = 1 << 20;
 
@@ -46,6 +47,7 @@ const MAX_SOLID_BLOCKS: usize = 1 << 20;
 enum Method {
     Lzma,
     Deflate,
+    Bzip2,
 }
 
 /// The archive after the first header.
@@ -113,10 +115,10 @@ fn read_archive(
 
 /// The methods a compressed stream starting with `input` may use.
 fn candidates(input: &[u8]) -> Vec<Method> {
-    if input.first() == Some(&LZMA_PROPS) {
-        vec![Method::Lzma, Method::Deflate]
-    } else {
-        vec![Method::Deflate]
+    match input.first() {
+        Some(&LZMA_PROPS) => vec![Method::Lzma, Method::Deflate],
+        Some(&BZIP2_BLOCK) => vec![Method::Bzip2, Method::Deflate],
+        _ => vec![Method::Deflate],
     }
 }
 
@@ -165,6 +167,7 @@ fn decoder<'a>(method: Method, input: &'a [u8], cap: u64) -> Box<dyn Read + 'a> 
             }
         }
         Method::Deflate => Box::new(Lenient(flate2::read::DeflateDecoder::new(input)).take(cap)),
+        Method::Bzip2 => Box::new(super::nsis_bzip2::Decoder::new(input).take(cap)),
     }
 }
 
@@ -192,8 +195,8 @@ fn non_solid(
         };
         at = start + len;
         let bytes = if word & COMPRESSED != 0 {
-            let method = match block.first() {
-                Some(&LZMA_PROPS) => method,
+            let method = match (method, block.first()) {
+                (Method::Bzip2, _) | (_, Some(&LZMA_PROPS)) => method,
                 _ => Method::Deflate,
             };
             read_child(decoder(method, block, u64::MAX), budget)?
