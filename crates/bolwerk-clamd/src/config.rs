@@ -68,6 +68,11 @@ pub struct Config {
     pub backlog: u32,
     /// Report exceeded limits as detections (`AlertExceedsMax`).
     pub alert_exceeds_max: bool,
+    /// Report archives with encrypted members (`AlertEncryptedArchive`,
+    /// or `AlertEncrypted`).
+    pub alert_encrypted_archive: bool,
+    /// Report encrypted documents (`AlertEncryptedDoc`, or `AlertEncrypted`).
+    pub alert_encrypted_doc: bool,
     /// Match HTML through its normalised copies (`ScanHTML`, yes).
     pub scan_html: bool,
     /// Loads the YARA rule files of the database directories (clamd loads
@@ -116,6 +121,8 @@ impl Default for Config {
             temporary_directory: None,
             backlog: 200,
             alert_exceeds_max: false,
+            alert_encrypted_archive: false,
+            alert_encrypted_doc: false,
             scan_html: true,
             rules: None,
         }
@@ -126,9 +133,6 @@ impl Default for Config {
 const KNOWN_IGNORED: &[&str] = &[
     "AlertBrokenExecutables",
     "AlertBrokenMedia",
-    "AlertEncrypted",
-    "AlertEncryptedArchive",
-    "AlertEncryptedDoc",
     "AlertOLE2Macros",
     "AlertPartitionIntersection",
     "AlertPhishingCloak",
@@ -279,6 +283,13 @@ impl Config {
             "TemporaryDirectory" => self.temporary_directory = Some(PathBuf::from(v)),
             "MaxConnectionQueueLength" => self.backlog = number(v)?,
             "AlertExceedsMax" => self.alert_exceeds_max = boolean(v)?,
+            "AlertEncrypted" => {
+                let on = boolean(v)?;
+                self.alert_encrypted_archive = on;
+                self.alert_encrypted_doc = on;
+            }
+            "AlertEncryptedArchive" => self.alert_encrypted_archive = boolean(v)?,
+            "AlertEncryptedDoc" => self.alert_encrypted_doc = boolean(v)?,
             _ => return Ok(false),
         }
         Ok(true)

@@ -118,6 +118,8 @@ fn shared(config: Config, log: Arc<Log>) -> Result<Shared, Error> {
     let settings = ScanSettings {
         limits: config.limits.clone(),
         alert_exceeds_max: config.alert_exceeds_max,
+        alert_encrypted_archive: config.alert_encrypted_archive,
+        alert_encrypted_doc: config.alert_encrypted_doc,
         no_html: !config.scan_html,
         ..ScanSettings::default()
     };

@@ -39,6 +39,13 @@ pub struct ScanSettings {
     /// (otherwise what lies beyond a limit is passed over silently, as in
     /// ClamAV).
     pub alert_exceeds_max: bool,
+    /// Report an archive with encrypted members as
+    /// `Heuristics.Encrypted.<Zip|RAR|7Zip>` (clamscan's
+    /// `--alert-encrypted-archive`, clamd's `AlertEncryptedArchive`).
+    pub alert_encrypted_archive: bool,
+    /// Report a document encrypted for a password bolwerk does not know
+    /// as `Heuristics.Encrypted.PDF` (`--alert-encrypted-doc`).
+    pub alert_encrypted_doc: bool,
     /// Text signatures match the raw bytes only: no normalised copy of
     /// text is made (clamscan's `--normalize=no`).
     pub no_normalize: bool,
@@ -191,6 +198,13 @@ impl Scanner {
         let mut found = Vec::new();
         let mut trail = Trail::default();
         let _ = self.scan_layer(data, name, 0, &mut trail, &mut budget, &mut found);
+        if found.is_empty() || self.settings.all_match {
+            let alerts = budget
+                .encrypted()
+                .iter()
+                .filter_map(|&t| self.encrypted_alert(t));
+            found.extend(alerts);
+        }
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
         }
@@ -366,6 +380,9 @@ impl Scanner {
                     .unwrap_or_else(|| "(unnamed)".to_string()),
             );
             trail.types.push(ft.cl_type());
+            if child.meta.encrypted {
+                budget.note_encrypted(ft);
+            }
             flow = self.scan_member(data, ft, &child, position, trail, found);
             if flow.is_continue() && !child.meta.encrypted {
                 flow = self.scan_layer(&child.data, origin, depth + 1, trail, budget, found);
@@ -378,10 +395,30 @@ impl Scanner {
             (FileType::Html, Some(files)) => html::visit_data_files(files, budget, &mut visit),
             _ => unpack(data, ft, budget, &mut visit),
         };
-        if let Err(UnpackError::Limit(l)) = read {
-            budget.note(l);
+        match read {
+            Err(UnpackError::Limit(l)) => budget.note(l),
+            Err(UnpackError::Encrypted) => budget.note_encrypted(ft),
+            _ => {}
         }
         flow
+    }
+
+    /// ClamAV's heuristic for encrypted content in a container of type
+    /// `ft`, when it is asked for.
+    fn encrypted_alert(&self, ft: FileType) -> Option<Found> {
+        let (kind, document) = match ft {
+            FileType::Zip => ("Zip", false),
+            FileType::Rar => ("RAR", false),
+            FileType::SevenZip => ("7Zip", false),
+            FileType::Pdf => ("PDF", true),
+            _ => return None,
+        };
+        let wanted = if document {
+            self.settings.alert_encrypted_doc
+        } else {
+            self.settings.alert_encrypted_archive
+        };
+        wanted.then(|| named_heuristic(format!("Heuristics.Encrypted.{kind}")))
     }
 
     /// The object's type: the databases' file type rules (`.ftm`) first,
@@ -673,7 +710,11 @@ fn match_indicators(
 
 /// The detection ClamAV reports for an exceeded limit.
 fn heuristic(limit: Limit) -> Found {
-    let name = format!("Heuristics.Limits.Exceeded.{}", limit.name());
+    named_heuristic(format!("Heuristics.Limits.Exceeded.{}", limit.name()))
+}
+
+/// A heuristic detection of the object as a whole.
+fn named_heuristic(name: String) -> Found {
     Found {
         signature: name.clone(),
         name,

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::Limits;
+use crate::{FileType, Limits};
 
 /// A limit, by ClamAV's name (also the suffix of the heuristic
 /// `Heuristics.Limits.Exceeded.<Name>`).
@@ -47,6 +47,7 @@ pub struct Budget {
     files: u32,
     deadline: Option<Instant>,
     exceeded: Vec<Limit>,
+    encrypted: Vec<FileType>,
 }
 
 impl Budget {
@@ -59,6 +60,7 @@ impl Budget {
             files: 0,
             deadline: (!secs.is_zero()).then(|| Instant::now() + secs),
             exceeded: Vec::new(),
+            encrypted: Vec::new(),
         }
     }
 
@@ -133,6 +135,20 @@ impl Budget {
     /// The limits that cut the scan short, in the order first met.
     pub fn exceeded(&self) -> &[Limit] {
         &self.exceeded
+    }
+
+    /// Record that a container of type `ft` held content that could not
+    /// be read because it is encrypted.
+    pub fn note_encrypted(&mut self, ft: FileType) {
+        if !self.encrypted.contains(&ft) {
+            self.encrypted.push(ft);
+        }
+    }
+
+    /// The types of the containers with encrypted content, in the order
+    /// first met.
+    pub fn encrypted(&self) -> &[FileType] {
+        &self.encrypted
     }
 }
 

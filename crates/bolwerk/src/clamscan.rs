@@ -119,6 +119,8 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: on(args.allmatch),
         alert_exceeds_max: args.limits.alert(),
+        alert_encrypted_archive: args.limits.alert_encrypted_archive(),
+        alert_encrypted_doc: args.limits.alert_encrypted_doc(),
         no_normalize: !args.limits.normalize(),
         no_html: !args.limits.html(),
         indicators,

@@ -40,6 +40,15 @@ pub struct LimitArgs {
     /// Report an exceeded limit as `Heuristics.Limits.Exceeded.<Limit>`.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
     pub alert_exceeds_max: Option<bool>,
+    /// Report encrypted archives and documents (both of the next two).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub alert_encrypted: Option<bool>,
+    /// Report archives with encrypted members as `Heuristics.Encrypted.<Zip|RAR|7Zip>`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub alert_encrypted_archive: Option<bool>,
+    /// Report documents encrypted for a password as `Heuristics.Encrypted.PDF`.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "yes", value_parser = yes_no)]
+    pub alert_encrypted_doc: Option<bool>,
 }
 
 impl LimitArgs {
@@ -87,6 +96,21 @@ impl LimitArgs {
     /// Whether exceeded limits are reported.
     pub fn alert(&self) -> bool {
         self.alert_exceeds_max.unwrap_or(false)
+    }
+
+    /// Whether archives with encrypted members are reported (the specific
+    /// option wins over `--alert-encrypted`, as in clamscan).
+    pub fn alert_encrypted_archive(&self) -> bool {
+        self.alert_encrypted_archive
+            .or(self.alert_encrypted)
+            .unwrap_or(false)
+    }
+
+    /// Whether encrypted documents are reported.
+    pub fn alert_encrypted_doc(&self) -> bool {
+        self.alert_encrypted_doc
+            .or(self.alert_encrypted)
+            .unwrap_or(false)
     }
 }
 

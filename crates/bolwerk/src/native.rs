@@ -102,6 +102,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         limits: args.limits.limits(),
         all_match: args.allmatch,
         alert_exceeds_max: args.limits.alert(),
+        alert_encrypted_archive: args.limits.alert_encrypted_archive(),
+        alert_encrypted_doc: args.limits.alert_encrypted_doc(),
         no_normalize: !args.limits.normalize(),
         no_html: !args.limits.html(),
         indicators,

@@ -5,7 +5,8 @@
 //! child once the decoder moves on, so memory holds one member (plus the
 //! decoder's dictionary). A member over the size allowance is skipped (in a
 //! solid archive it is decoded into nothing, as the members after it need
-//! its history); encrypted members, directories and links are skipped; a
+//! its history); encrypted members are handed on as encrypted children
+//! without their bytes (as zip's are), directories and links are skipped; a
 //! member that fails to decode (a bad checksum, a part in another volume)
 //! is handed on as far as it decoded, and the next one is tried.
 //!
@@ -22,7 +23,7 @@ use rars::{
 };
 
 use crate::budget::Budget;
-use crate::container::{emit, malformed, UnpackError, Visit};
+use crate::container::{emit, emit_with, malformed, Meta, UnpackError, Visit};
 
 /// The largest dictionary a RAR5 archive may ask for (WinRAR's default is
 /// 32 MiB; its largest for RAR 5.0 archives is 1 GiB).
@@ -40,7 +41,7 @@ pub(crate) fn read(
         .with_max_header_count(MAX_HEADERS)
         .with_max_member_output_bytes(allowance.saturating_add(1))
         .with_rar50_dictionary_size_limit(MAX_DICTIONARY);
-    let archive = ArchiveReader::read_with_options(data, options).map_err(malformed)?;
+    let archive = ArchiveReader::read_with_options(data, options).map_err(error)?;
     let solid = archive.is_solid();
     let mut walk = Walk {
         budget,
@@ -57,7 +58,19 @@ pub(crate) fn read(
     match outcome {
         Ok(_) => Ok(()),
         Err(_) if walk.stopped => Ok(()),
-        Err(e) => Err(malformed(e)),
+        Err(e) => Err(error(e)),
+    }
+}
+
+/// Headers that need a password are told apart from damage.
+fn error(e: rars::Error) -> UnpackError {
+    if matches!(
+        e.kind(),
+        rars::ErrorKind::PasswordRequired | rars::ErrorKind::BadPassword
+    ) {
+        UnpackError::Encrypted
+    } else {
+        malformed(e)
     }
 }
 
@@ -95,6 +108,19 @@ impl Walk<'_, '_, '_> {
             }
         };
         if meta.is_encrypted {
+            // What the archive records about it (for container metadata
+            // signatures, and the encrypted-archive heuristic).
+            let encrypted = Meta {
+                packed_size: Some(meta.packed_size),
+                stated_size: Some(meta.unpacked_size),
+                encrypted: true,
+                crc32: None,
+            };
+            let name = meta.name_lossy();
+            if emit_with(Some(name), Vec::new(), encrypted, self.budget, self.visit).is_break() {
+                self.stopped = true;
+                return ExtractionDecision::Stop;
+            }
             return discard();
         }
         let allowance = match self.budget.allowance() {

@@ -19,7 +19,7 @@ pub(crate) fn read(
 ) -> Result<(), UnpackError> {
     let mut archive =
         ArchiveReader::new_with_memory_limit(Cursor::new(data), Password::empty(), MEMORY_LIMIT_KB)
-            .map_err(malformed)?;
+            .map_err(error)?;
     archive.set_thread_count(1);
     let mut stop: Option<UnpackError> = None;
     let result = archive.for_each_entries(|entry, reader: &mut dyn Read| {
@@ -39,5 +39,15 @@ pub(crate) fn read(
     if let Some(e) = stop {
         return Err(e);
     }
-    result.map_err(malformed)
+    result.map_err(error)
+}
+
+/// Encrypted content (headers or entries) is told apart from damage.
+fn error(e: sevenz_rust2::Error) -> UnpackError {
+    match e {
+        sevenz_rust2::Error::PasswordRequired | sevenz_rust2::Error::MaybeBadPassword(_) => {
+            UnpackError::Encrypted
+        }
+        other => malformed(other),
+    }
 }

@@ -933,3 +933,78 @@ fn nsis_installers_of_every_compressor_read_as_clamscan_reads_them() {
     let out = allmatch_lines_as_clamscan(&d, &d.join("db"));
     assert_eq!(out.len(), 12, "{out:#?}");
 }
+
+/// `--alert-encrypted`, `--alert-encrypted-archive` and
+/// `--alert-encrypted-doc`: a zip with an encrypted member (made by Info-ZIP's
+/// `zip -P`), one with an encrypted and a plain member, PDF documents with a
+/// user password and with an empty one (qpdf): the same lines as clamscan,
+/// with and without `--allmatch`. A RAR with encrypted members, which
+/// Debian's clamscan cannot read, is reported as ClamAV names it.
+#[test]
+fn encrypted_archives_and_documents_alert_as_clamscan_alerts() {
+    let d = Dir::new();
+    let exe = testfiles().join("clam.exe");
+    std::fs::create_dir_all(d.join("corpus")).unwrap();
+    d.write("secret.txt", "a secret\n");
+    let zip = |args: &[&str]| {
+        let r = run(Command::new("zip"), d.path(), args, None);
+        assert_eq!(r.code, 0, "zip (apt-get install zip): {}", r.stderr);
+    };
+    let exe_s = exe.to_str().unwrap();
+    zip(&["-q", "-j", "-P", "pw", "corpus/encrypted.zip", exe_s]);
+    zip(&["-q", "-j", "corpus/mixed.zip", exe_s]);
+    zip(&["-q", "-P", "pw", "corpus/mixed.zip", "secret.txt"]);
+    let plain = d.join("plain.pdf");
+    let qpdf = |args: &[&str]| {
+        let r = run(Command::new("qpdf"), d.path(), args, None);
+        assert!(r.code == 0 || r.code == 3, "qpdf: {}", r.stderr);
+    };
+    qpdf(&[
+        "--empty",
+        "--add-attachment",
+        exe_s,
+        "--",
+        plain.to_str().unwrap(),
+    ]);
+    for (name, user) in [("user.pdf", "secret"), ("empty.pdf", "")] {
+        let out = d.join(&format!("corpus/{name}"));
+        let args = ["--encrypt", user, "owner", "256", "--"];
+        let mut args = args.to_vec();
+        args.extend([plain.to_str().unwrap(), out.to_str().unwrap()]);
+        qpdf(&args);
+    }
+    let cvd = test3_cvd();
+    let db = cvd.to_str().unwrap();
+    for option in [
+        "--alert-encrypted",
+        "--alert-encrypted-archive=yes",
+        "--alert-encrypted-doc",
+        "--alert-encrypted=no",
+    ] {
+        for all in ["--allmatch=no", "--allmatch"] {
+            same_as_clamscan(d.path(), &["--no-summary", option, all, "-d", db, "corpus"]);
+        }
+    }
+    let out = same_as_clamscan(
+        d.path(),
+        &["--no-summary", "--alert-encrypted", "-d", db, "corpus"],
+    );
+    assert!(out.contains("corpus/encrypted.zip: Heuristics.Encrypted.Zip FOUND"));
+    assert!(out.contains("corpus/user.pdf: Heuristics.Encrypted.PDF FOUND"));
+    let rar = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rar/rar5-psw.rar");
+    let r = bolwerk(&[
+        "clamscan",
+        "--no-summary",
+        "--no-builtin",
+        "--alert-encrypted-archive",
+        "-d",
+        db,
+        rar.to_str().unwrap(),
+    ]);
+    assert!(
+        r.stdout
+            .ends_with("rar5-psw.rar: Heuristics.Encrypted.RAR FOUND\n"),
+        "{}",
+        r.stdout
+    );
+}

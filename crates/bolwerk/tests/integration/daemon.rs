@@ -915,3 +915,34 @@ fn daemon_indicator_feeds_in_the_database_directory() {
         assert_eq!(clamd.query(&req), ok);
     }
 }
+
+/// `AlertEncrypted`, `AlertEncryptedArchive` and `AlertEncryptedDoc` in
+/// clamd.conf: an INSTREAM of a zip with an encrypted member (made by
+/// Info-ZIP's `zip -P`) gets clamd's reply from both daemons.
+#[test]
+fn daemon_alert_encrypted_as_clamd() {
+    let d = Dir::new();
+    d.write("secret.txt", "a secret\n");
+    let made = util::run(
+        Command::new("zip"),
+        d.path(),
+        &["-q", "-P", "pw", "enc.zip", "secret.txt"],
+        None,
+    );
+    assert_eq!(made.code, 0, "zip (apt-get install zip): {}", made.stderr);
+    let zip = std::fs::read(d.join("enc.zip")).unwrap();
+    let req = instream(b"zINSTREAM\0", &zip, 100);
+    for conf in [
+        "AlertEncrypted yes\n",
+        "AlertEncryptedArchive yes\n",
+        "AlertEncryptedDoc yes\n",
+        "",
+    ] {
+        let (clamd, ours) = (Daemon::clamd(conf), Daemon::bolwerk(conf));
+        let (want, got) = (clamd.query(&req), ours.query(&req));
+        crate::eqnice!(
+            (conf, String::from_utf8_lossy(&want)),
+            (conf, String::from_utf8_lossy(&got))
+        );
+    }
+}

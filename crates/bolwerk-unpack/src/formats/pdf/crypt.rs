@@ -117,6 +117,14 @@ impl Decrypter {
     }
 }
 
+/// Whether the document names an encryption dictionary of the standard
+/// security handler (whatever its password).
+pub(crate) fn is_encrypted(data: &[u8]) -> bool {
+    encrypt_ref(data)
+        .and_then(|(num, gen)| object_text(data, num, gen))
+        .is_some_and(|dict| name(dict, b"/Filter").as_deref() == Some(b"Standard".as_slice()))
+}
+
 /// Algorithm 2 with the empty password.
 fn key_rc4_era(r: i64, len: usize, o: &[u8], p: i32, id: &[u8], metadata: bool) -> Vec<u8> {
     let mut h = Md5::new();

@@ -25,6 +25,10 @@ pub(crate) fn read(
     visit: &mut Visit<'_>,
 ) -> Result<(), UnpackError> {
     let decrypter = crypt::Decrypter::for_document(data);
+    // Encrypted for a password other than the empty one: the streams are
+    // read as they are (their plain parts may still match), and the
+    // document is reported as encrypted.
+    let locked = decrypter.is_none() && crypt::is_encrypted(data);
     let mut prev_end = 0;
     for (n, at) in memchr::memmem::find_iter(data, b"stream").enumerate() {
         if n >= MAX_STREAMS || at < prev_end || data[..at].ends_with(b"end") {
@@ -66,6 +70,9 @@ pub(crate) fn read(
         {
             break;
         }
+    }
+    if locked {
+        return Err(UnpackError::Encrypted);
     }
     Ok(())
 }
