@@ -42,10 +42,15 @@ pub(crate) fn read(
     result.map_err(error)
 }
 
-/// Encrypted content (headers or entries) is told apart from damage.
+/// Encrypted content (headers or entries) is told apart from damage. The
+/// crate is built without its AES support, so an encrypted folder is an
+/// unsupported method named `AES256_SHA256`.
 fn error(e: sevenz_rust2::Error) -> UnpackError {
     match e {
         sevenz_rust2::Error::PasswordRequired | sevenz_rust2::Error::MaybeBadPassword(_) => {
+            UnpackError::Encrypted
+        }
+        sevenz_rust2::Error::UnsupportedCompressionMethod(m) if m.starts_with("AES") => {
             UnpackError::Encrypted
         }
         other => malformed(other),

@@ -936,7 +936,8 @@ fn nsis_installers_of_every_compressor_read_as_clamscan_reads_them() {
 
 /// `--alert-encrypted`, `--alert-encrypted-archive` and
 /// `--alert-encrypted-doc`: a zip with an encrypted member (made by Info-ZIP's
-/// `zip -P`), one with an encrypted and a plain member, PDF documents with a
+/// `zip -P`), one with an encrypted and a plain member, 7-Zip archives with
+/// encrypted data and encrypted headers (p7zip), PDF documents with a
 /// user password and with an empty one (qpdf): the same lines as clamscan,
 /// with and without `--allmatch`. A RAR with encrypted members, which
 /// Debian's clamscan cannot read, is reported as ClamAV names it.
@@ -954,6 +955,15 @@ fn encrypted_archives_and_documents_alert_as_clamscan_alerts() {
     zip(&["-q", "-j", "-P", "pw", "corpus/encrypted.zip", exe_s]);
     zip(&["-q", "-j", "corpus/mixed.zip", exe_s]);
     zip(&["-q", "-P", "pw", "corpus/mixed.zip", "secret.txt"]);
+    // 7-Zip: the data encrypted, and the headers too.
+    for (name, extra) in [("encrypted.7z", None), ("headers.7z", Some("-mhe=on"))] {
+        let out = format!("corpus/{name}");
+        let mut args = vec!["a", "-bd", "-ppw"];
+        args.extend(extra);
+        args.extend([out.as_str(), exe_s]);
+        let r = run(Command::new("7z"), d.path(), &args, None);
+        assert_eq!(r.code, 0, "7z (apt-get install p7zip-full): {}", r.stderr);
+    }
     let plain = d.join("plain.pdf");
     let qpdf = |args: &[&str]| {
         let r = run(Command::new("qpdf"), d.path(), args, None);
@@ -991,6 +1001,7 @@ fn encrypted_archives_and_documents_alert_as_clamscan_alerts() {
     );
     assert!(out.contains("corpus/encrypted.zip: Heuristics.Encrypted.Zip FOUND"));
     assert!(out.contains("corpus/user.pdf: Heuristics.Encrypted.PDF FOUND"));
+    assert!(out.contains("corpus/headers.7z: Heuristics.Encrypted.7Zip FOUND"));
     let rar = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/rar/rar5-psw.rar");
     let r = bolwerk(&[
         "clamscan",
