@@ -27,10 +27,13 @@ use crate::Child;
 /// Candidates of each format other than zip examined per object.
 pub(crate) const MAX_CANDIDATES: usize = 64;
 
+/// A container reader.
+type ReadFn = fn(&[u8], &mut Budget, &mut Visit<'_>) -> Result<(), UnpackError>;
+
 /// A format found by its magic, and its reader.
 struct Magic {
     bytes: &'static [u8],
-    read: fn(&[u8], &mut Budget, &mut Visit<'_>) -> Result<(), UnpackError>,
+    read: ReadFn,
 }
 
 const MAGICS: &[Magic] = &[
@@ -89,23 +92,8 @@ pub(crate) fn read(
         );
     }
     hits.sort_unstable();
-    let stopped = Cell::new(false);
-    let mut watch = |child: Child, budget: &mut Budget| {
-        let flow = visit(child, budget);
-        stopped.set(stopped.get() || flow.is_break());
-        flow
-    };
-    for (at, m) in hits {
-        match (MAGICS[m].read)(&data[at..], budget, &mut watch) {
-            // Bytes that only look like the format end that candidate.
-            Ok(()) | Err(UnpackError::Malformed(_) | UnpackError::Encrypted) => {}
-            Err(limit) => return Err(limit),
-        }
-        if stopped.get() {
-            break;
-        }
-    }
-    Ok(())
+    let candidates = hits.into_iter().map(|(at, m)| (at, MAGICS[m].read));
+    read_candidates(data, candidates, budget, visit)
 }
 
 /// RAR archives in `data` past offset 0 (a self-extracting executable's
@@ -116,17 +104,32 @@ pub(crate) fn rar_archives(
     budget: &mut Budget,
     visit: &mut Visit<'_>,
 ) -> Result<(), UnpackError> {
+    let Some(body) = data.get(1..) else {
+        return Ok(());
+    };
+    let candidates = memmem::find_iter(body, RAR_MAGIC)
+        .take(MAX_CANDIDATES)
+        .map(|at| (at + 1, rar::read as ReadFn));
+    read_candidates(data, candidates, budget, visit)
+}
+
+/// Read each candidate (an offset in `data` and the reader of what starts
+/// there) in turn, until the visitor asks to stop. Bytes that only look
+/// like the format end that candidate; an exhausted budget ends them all.
+fn read_candidates(
+    data: &[u8],
+    candidates: impl Iterator<Item = (usize, ReadFn)>,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<(), UnpackError> {
     let stopped = Cell::new(false);
     let mut watch = |child: Child, budget: &mut Budget| {
         let flow = visit(child, budget);
         stopped.set(stopped.get() || flow.is_break());
         flow
     };
-    let Some(body) = data.get(1..) else {
-        return Ok(());
-    };
-    for at in memmem::find_iter(body, RAR_MAGIC).take(MAX_CANDIDATES) {
-        match rar::read(&data[at + 1..], budget, &mut watch) {
+    for (at, read) in candidates {
+        match read(&data[at..], budget, &mut watch) {
             Ok(()) | Err(UnpackError::Malformed(_) | UnpackError::Encrypted) => {}
             Err(limit) => return Err(limit),
         }
