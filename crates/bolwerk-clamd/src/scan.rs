@@ -184,6 +184,7 @@ fn scan_one(scanner: &mut Scanner, p: &Path) -> FileReport {
             path: p.to_path_buf(),
             size: 0,
             outcome: Outcome::Error(access_error(&e)),
+            warnings: Vec::new(),
         },
     }
 }

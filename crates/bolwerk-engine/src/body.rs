@@ -1,32 +1,31 @@
 //! Matching body signatures and the pattern subsignatures of logical
-//! signatures: one multi-pattern pass, then verification.
+//! signatures: one prefilter pass, then verification outward from atoms.
 //!
-//! Each pattern contributes one *atom*: up to four exact bytes, the most
-//! selective window of the exact runs in the part of its pattern before the
-//! first unbounded gap (`*`). All atoms
-//! go into one Aho-Corasick automaton; a buffer is scanned once, and only
-//! where an atom occurs is its signature verified — from each start the
-//! bounded gaps before the atom allow, token by token, with a step budget
-//! so that no pattern can make verification run away. The start must also
-//! satisfy the signature's offset and the object its target type.
-//! Atoms of case-insensitive (`::i`) subsignatures go into a second
-//! automaton that ignores ASCII case. A body signature is reported once;
-//! for a subsignature every match start is kept, since logical
-//! expressions count them.
+//! Each pattern contributes one *atom*: two to four exact bytes (or, for
+//! `::i` subsignatures, every case of them), the window of its part before
+//! the first `*` that occurs least often in real files by the byte-pair
+//! table of [`crate::rarity`]. The [`Prefilter`] finds every atom
+//! occurrence in one pass; where one occurs, its patterns are checked
+//! against the object's target type and their offset, then verified by
+//! [`crate::verify`] outward from the atom, in work bounded by the pattern
+//! and never by backtracking. A body signature is reported once; for a
+//! subsignature every match start is kept, since logical expressions
+//! count them.
+//!
+//! Verification of one object has a work budget ([`crate::verify::Work`])
+//! that real signatures do not reach; when it runs out the pass stops and
+//! says so ([`BodyHits::cut_short`]), and the scan is reported as cut
+//! short, not clean.
 //!
 //! Signatures without such an atom (nothing but wildcards before a `*`)
 //! cannot be found by this pass and are counted as not matched.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use bolwerk_sigs::{Anchor, BodySig, Boundary, ByteMatch, NameId, Offset, Token};
 
-/// Steps of verification one candidate may take.
-const STEP_BUDGET: u32 = 200_000;
-/// Steps of verification one object may take in all: a pattern whose atom
-/// occurs everywhere cannot make a scan run away.
-const OBJECT_BUDGET: u64 = 20_000_000;
+use crate::prefilter::Prefilter;
+use crate::verify::{verify, Matched, Memo, Plan, Work};
 
 /// What signatures need to know about an object besides its bytes.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +39,9 @@ pub struct ObjectContext {
     /// The types of the containers the object is in, outermost first, as
     /// ClamAV names them (`CL_TYPE_ZIP` …); empty for a file itself.
     pub containers: Vec<&'static str>,
+    /// File offsets of the keys of a PE's version information strings
+    /// (where `VI` subsignatures may start), sorted.
+    pub version_info: Vec<u64>,
 }
 
 /// Who a compiled pattern belongs to.
@@ -120,14 +122,24 @@ pub(crate) struct BodyHits {
     /// Every match start of each macro group's members, sorted (at most
     /// [`MAX_EVENTS`] each).
     pub(crate) groups: HashMap<u8, Vec<u64>>,
+    /// Verification's work budget ran out: what was not verified is not
+    /// known, so the object's scan was cut short.
+    pub(crate) cut_short: bool,
+    /// Verification work spent (positions examined).
+    pub(crate) work: u64,
 }
 
 /// Match starts kept per subsignature or macro group for macro
 /// subsignatures.
 pub(crate) const MAX_EVENTS: usize = 4096;
 
+/// A pattern ready to verify.
 struct Compiled {
-    pat: Pattern,
+    offset: Offset,
+    target: u8,
+    owner: Owner,
+    /// How to match it outward from its atom.
+    plan: Plan,
     /// Fewest and most bytes between the match start and the atom.
     prefix: (u64, u64),
     /// The pattern's length when it is its atom: found means matched,
@@ -135,91 +147,82 @@ struct Compiled {
     literal: Option<usize>,
 }
 
-/// One automaton and the patterns each of its atoms belongs to.
-struct Atoms {
-    automaton: AhoCorasick,
-    /// Patterns per automaton pattern.
-    owners: Vec<Vec<u32>>,
-}
-
 /// The compiled patterns.
 pub(crate) struct BodyMatcher {
     sigs: Vec<Compiled>,
-    /// Atoms that must match exactly, and atoms matched without regard to
-    /// ASCII case (from `::i` subsignatures).
-    exact: Option<Atoms>,
-    caseless: Option<Atoms>,
+    /// The atoms of the first pass.
+    prefilter: Prefilter,
+    /// The atoms of deferred subsignatures: a second pass over an object
+    /// in which a signature with deferred subsignatures was activated.
+    late: Prefilter,
+    /// Those signatures, sorted, with their cover subsignatures.
+    covers: Vec<(u32, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for BodyMatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BodyMatcher({} patterns)", self.sigs.len())
-    }
-}
-
-#[derive(Default)]
-struct AtomTable {
-    ids: HashMap<Vec<u8>, usize>,
-    patterns: Vec<Vec<u8>>,
-    owners: Vec<Vec<u32>>,
-}
-
-impl AtomTable {
-    fn add(&mut self, atom: Vec<u8>, owner: u32) {
-        let id = *self.ids.entry(atom.clone()).or_insert_with(|| {
-            self.patterns.push(atom);
-            self.owners.push(Vec::new());
-            self.patterns.len() - 1
-        });
-        self.owners[id].push(owner);
-    }
-
-    fn build(self, caseless: bool) -> Option<Atoms> {
-        (!self.patterns.is_empty()).then(|| Atoms {
-            automaton: AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(caseless)
-                .dense_depth(DENSE_DEPTH)
-                .build(&self.patterns)
-                .expect("atoms are plain byte strings"),
-            owners: self.owners,
-        })
+        write!(
+            f,
+            "BodyMatcher({} patterns, {:?})",
+            self.sigs.len(),
+            self.prefilter
+        )
     }
 }
 
 impl BodyMatcher {
     /// Compile; returns the matcher and the owners of the patterns it
-    /// cannot find (no literal before the first `*`).
+    /// cannot find (no literal before the first `*`). Nothing is deferred.
     pub(crate) fn build(patterns: Vec<Pattern>) -> (BodyMatcher, Vec<Owner>) {
-        let (mut exact, mut caseless) = (AtomTable::default(), AtomTable::default());
+        BodyMatcher::build_deferring(patterns, |owners, _| {
+            (vec![false; owners.len()], HashMap::new())
+        })
+    }
+
+    /// Compile, asking `defer` (given every pattern's owner and atom score)
+    /// which subsignature patterns the first pass may leave out, and the
+    /// cover subsignatures of their signatures (see
+    /// `LogicalMatcher::defer`).
+    pub(crate) fn build_deferring(
+        patterns: Vec<Pattern>,
+        defer: impl FnOnce(&[Owner], &[Option<i32>]) -> (Vec<bool>, HashMap<u32, Vec<u8>>),
+    ) -> (BodyMatcher, Vec<Owner>) {
+        let chosen: Vec<Option<Atom>> = patterns.iter().map(|p| choose_atom(&p.tokens)).collect();
+        let owners: Vec<Owner> = patterns.iter().map(|p| p.owner).collect();
+        let scores: Vec<Option<i32>> = chosen.iter().map(|a| a.as_ref().map(|a| a.score)).collect();
+        let (deferred, covers) = defer(&owners, &scores);
         let mut sigs = Vec::with_capacity(patterns.len());
+        let (mut first, mut late) = (Vec::new(), Vec::new());
         let mut unmatchable = Vec::new();
-        for pat in patterns {
-            let Some(atom) = choose_atom(&pat.tokens) else {
+        for ((pat, atom), late_one) in patterns.into_iter().zip(chosen).zip(deferred) {
+            let Some(atom) = atom else {
                 unmatchable.push(pat.owner);
                 continue;
             };
-            let table = if atom.caseless {
-                &mut caseless
-            } else {
-                &mut exact
-            };
             let literal = match &pat.tokens[..] {
-                [Token::Bytes(run)] if run.len() == atom.bytes.len() => Some(run.len()),
+                [Token::Bytes(run)] if run.len() == atom.len => Some(run.len()),
                 _ => None,
             };
-            table.add(atom.bytes, sigs.len() as u32);
+            let id = sigs.len() as u32;
+            let atoms = if late_one { &mut late } else { &mut first };
+            atoms.extend(atom.variants.into_iter().map(|v| (v, id, pat.target)));
             sigs.push(Compiled {
-                pat,
+                plan: Plan::new(pat.tokens, atom.token, atom.at, atom.len),
+                offset: pat.offset,
+                target: pat.target,
+                owner: pat.owner,
                 prefix: atom.prefix,
                 literal,
             });
         }
-        let (exact, caseless) = rayon::join(|| exact.build(false), || caseless.build(true));
+        let (first, late) = rayon::join(|| Prefilter::build(first), || Prefilter::build(late));
+        let mut covers: Vec<(u32, Vec<u8>)> = covers.into_iter().collect();
+        covers.sort_unstable();
         let m = BodyMatcher {
             sigs,
-            exact,
-            caseless,
+            prefilter: first,
+            late,
+            covers,
         };
         (m, unmatchable)
     }
@@ -229,34 +232,72 @@ impl BodyMatcher {
         self.sigs.len()
     }
 
+    /// Bytes of the prefilter's tables.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.prefilter.heap_bytes() + self.late.heap_bytes()
+    }
+
     /// Every body signature that matches `data` (stopping after the first
     /// unless `all`) and every match of every logical subsignature.
     pub(crate) fn scan(&self, data: &[u8], ctx: &ObjectContext, all: bool) -> BodyHits {
-        let mut scan = Pass {
+        let mut pass = Pass {
             m: self,
             data,
             ctx,
-            all,
-            spent: 0,
             hits: BodyHits::default(),
-            seen: Vec::new(),
+            seen: HashSet::new(),
             last: HashMap::new(),
             subs: HashMap::new(),
+            memo: Memo::default(),
+            work: Work::for_len(data.len()),
+            active: None,
         };
-        for atoms in [&self.exact, &self.caseless].into_iter().flatten() {
-            if scan.run(atoms) {
-                break;
+        let stopped = self.prefilter.scan(data, ctx.target, |pos, owners| {
+            for &s in owners {
+                if pass.candidate(s, pos) && !all {
+                    return true;
+                }
             }
+            pass.work.exhausted
+        });
+        if !stopped && !pass.work.exhausted {
+            self.second_pass(&mut pass);
         }
-        let mut hits = scan.hits;
+        let mut hits = pass.hits;
+        hits.cut_short = pass.work.exhausted;
+        hits.work = pass.work.spent();
         for v in hits.events.values_mut().chain(hits.groups.values_mut()) {
             v.sort_unstable();
             v.dedup();
         }
         hits.bodies.sort_unstable_by_key(|h| h.0);
-        hits.subs = scan.subs.into_values().collect();
+        hits.subs = pass.subs.into_values().collect();
         hits.subs.sort_unstable();
         hits
+    }
+}
+
+impl BodyMatcher {
+    /// Look for the deferred subsignatures of the signatures whose cover
+    /// matched in the first pass, if there are any.
+    fn second_pass(&self, pass: &mut Pass<'_>) {
+        let active: HashSet<u32> = self
+            .covers
+            .iter()
+            .filter(|(lsig, cover)| cover.iter().any(|&s| pass.subs.contains_key(&(*lsig, s))))
+            .map(|(lsig, _)| *lsig)
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        pass.active = Some(active);
+        let data = pass.data;
+        self.late.scan(data, pass.ctx.target, |pos, owners| {
+            for &s in owners {
+                pass.candidate(s, pos);
+            }
+            pass.work.exhausted
+        });
     }
 }
 
@@ -265,153 +306,189 @@ struct Pass<'a> {
     m: &'a BodyMatcher,
     data: &'a [u8],
     ctx: &'a ObjectContext,
-    all: bool,
-    spent: u64,
     hits: BodyHits,
     /// Body signatures already found.
-    seen: Vec<u32>,
+    seen: HashSet<u32>,
     /// Per subsignature pattern: the last match start counted (atoms are
     /// met in order, so starts only grow).
     last: HashMap<u32, u64>,
     /// Matches per (signature, subsignature).
     subs: HashMap<(u32, u8), SubHits>,
+    memo: Memo,
+    work: Work,
+    /// In the second pass: the signatures whose deferred subsignatures are
+    /// looked for.
+    active: Option<HashSet<u32>>,
 }
 
 impl Pass<'_> {
-    /// Run one automaton; `true` when the scan may stop (first match).
-    fn run(&mut self, atoms: &Atoms) -> bool {
-        for m in atoms.automaton.find_overlapping_iter(self.data) {
-            if self.spent >= OBJECT_BUDGET {
-                return true;
-            }
-            for &s in &atoms.owners[m.pattern().as_usize()] {
-                if self.candidate(s, m.start()) && !self.all {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-
-    /// Verify pattern `s` around an atom at `atom_pos`; `true` when a body
+    /// Verify pattern `s` around an atom at `pos`; `true` when a body
     /// signature was found.
-    fn candidate(&mut self, s: u32, atom_pos: usize) -> bool {
-        let c = &self.m.sigs[s as usize];
-        match c.pat.owner {
+    fn candidate(&mut self, s: u32, pos: usize) -> bool {
+        let m = self.m;
+        let c = &m.sigs[s as usize];
+        match (c.owner, &self.active) {
+            (Owner::Body(_), _) if self.seen.contains(&s) => return false,
+            (Owner::Sub { lsig, .. }, Some(active)) if !active.contains(&lsig) => return false,
+            _ => {}
+        }
+        let Some(starts) = self.starts(c, s, pos) else {
+            return false;
+        };
+        match c.owner {
             Owner::Body(name) => {
-                if self.seen.contains(&s) {
-                    return false;
-                }
-                let Some(start) = self.starts(c, atom_pos).next() else {
-                    return false;
-                };
-                self.seen.push(s);
-                self.hits.bodies.push((name, start));
+                self.seen.insert(s);
+                self.hits.bodies.push((name, starts[0].0 as u64));
                 true
             }
             Owner::Macro(group) => {
-                let starts: Vec<u64> = self.starts(c, atom_pos).collect();
                 let kept = self.hits.groups.entry(group).or_default();
-                for start in starts {
-                    if kept.len() < MAX_EVENTS {
-                        kept.push(start);
-                    }
-                }
+                keep_events(kept, &starts);
                 false
             }
             Owner::Sub {
                 lsig, sub, events, ..
             } => {
-                let starts: Vec<u64> = self.starts(c, atom_pos).collect();
                 if events {
                     let kept = self.hits.events.entry((lsig, sub)).or_default();
-                    kept.extend(starts.iter().take(MAX_EVENTS.saturating_sub(kept.len())));
+                    keep_events(kept, &starts);
                 }
-                for start in starts {
-                    let last = self.last.get(&s).copied();
-                    if last.is_some_and(|l| start <= l) {
-                        continue;
-                    }
-                    self.last.insert(s, start);
-                    let h = self.subs.entry((lsig, sub)).or_insert(SubHits {
-                        lsig,
-                        sub,
-                        count: 0,
-                        first: start,
-                        last: start,
-                    });
-                    h.count = h.count.saturating_add(1);
-                    h.first = h.first.min(start);
-                    h.last = h.last.max(start);
-                }
+                self.count(s, lsig, sub, &starts);
                 false
             }
         }
     }
 
-    /// The match starts of `c` whose atom lies at `atom_pos`.
-    fn starts<'s>(
-        &'s mut self,
-        c: &'s Compiled,
-        atom_pos: usize,
-    ) -> impl Iterator<Item = u64> + 's {
-        let (data, ctx) = (self.data, self.ctx);
-        let range = (c.pat.target == 0 || c.pat.target == ctx.target)
-            .then(|| start_range(&c.pat.offset, data.len() as u64, ctx))
-            .flatten()
-            .and_then(|(lo, hi)| {
-                let atom_pos = atom_pos as u64;
-                let first = atom_pos.saturating_sub(c.prefix.1).max(lo);
-                let last = atom_pos.checked_sub(c.prefix.0)?.min(hi);
-                Some(first..=last)
+    /// Count the match starts of subsignature pattern `s`.
+    fn count(&mut self, s: u32, lsig: u32, sub: u8, starts: &[(usize, usize)]) {
+        for &(a, b) in starts {
+            let a = a as u64;
+            let b = b as u64;
+            let from = match self.last.get(&s) {
+                Some(&l) if l >= b => continue,
+                Some(&l) => a.max(l + 1),
+                None => a,
+            };
+            self.last.insert(s, b);
+            let n = u32::try_from(b - from + 1).unwrap_or(u32::MAX);
+            let h = self.subs.entry((lsig, sub)).or_insert(SubHits {
+                lsig,
+                sub,
+                count: 0,
+                first: from,
+                last: b,
             });
-        let range = range.into_iter().flatten();
-        let spent = &mut self.spent;
-        let mut budget = STEP_BUDGET;
-        range.filter(move |&start| {
-            if let Some(len) = c.literal {
-                return whole_word(c.pat.owner, data, start as usize, start as usize + len);
-            }
-            if budget == 0 {
-                return false;
-            }
-            let before = budget;
-            let end = matches_at(&c.pat.tokens, data, start as usize, &mut budget);
-            *spent += u64::from(before - budget);
-            end.is_some_and(|end| whole_word(c.pat.owner, data, start as usize, end))
-        })
+            h.count = h.count.saturating_add(n);
+            h.first = h.first.min(from);
+            h.last = h.last.max(b);
+        }
+    }
+
+    /// The match starts of `c` (pattern `s`) whose atom lies at `pos`, or
+    /// `None` when it does not match there.
+    fn starts(&mut self, c: &Compiled, s: u32, pos: usize) -> Option<Vec<(usize, usize)>> {
+        let (data, ctx) = (self.data, self.ctx);
+        if c.target != 0 && c.target != ctx.target {
+            return None;
+        }
+        let (lo, hi) = start_range(&c.offset, data.len() as u64, ctx)?;
+        let p = pos as u64;
+        if p.saturating_sub(c.prefix.1) > hi || p.checked_sub(c.prefix.0)? < lo {
+            return None;
+        }
+        if c.offset.anchor == Anchor::VersionInfo && ctx.version_info.is_empty() {
+            return None;
+        }
+        let hi = usize::try_from(hi).unwrap_or(usize::MAX).min(data.len());
+        let lo = usize::try_from(lo).ok()?;
+        let mut matched = match c.literal {
+            Some(len) => Matched {
+                starts: vec![(pos, pos)],
+                ends: vec![(pos + len, pos + len)],
+            },
+            None => verify(
+                &c.plan,
+                s,
+                data,
+                pos,
+                (lo, hi),
+                &mut self.memo,
+                &mut self.work,
+            )?,
+        };
+        if c.offset.anchor == Anchor::VersionInfo {
+            matched.starts = at_version_info(&matched.starts, &ctx.version_info);
+        }
+        fullword(c.owner, data, &mut matched);
+        (!matched.starts.is_empty()).then_some(matched.starts)
     }
 }
 
-/// Whether a `::f` match is delimited by non-alphanumeric bytes.
-fn whole_word(owner: Owner, data: &[u8], start: usize, end: usize) -> bool {
+/// Add match starts to a list kept for macro subsignatures.
+fn keep_events(kept: &mut Vec<u64>, starts: &[(usize, usize)]) {
+    for &(a, b) in starts {
+        for p in a..=b {
+            if kept.len() >= MAX_EVENTS {
+                return;
+            }
+            kept.push(p as u64);
+        }
+    }
+}
+
+/// The starts that are keys of version information strings.
+fn at_version_info(starts: &[(usize, usize)], keys: &[u64]) -> Vec<(usize, usize)> {
+    keys.iter()
+        .map(|&k| k as usize)
+        .filter(|k| starts.iter().any(|&(a, b)| a <= *k && *k <= b))
+        .map(|k| (k, k))
+        .collect()
+}
+
+/// For a `::f` subsignature, keep the starts after a non-alphanumeric byte,
+/// and none unless some end is before one.
+fn fullword(owner: Owner, data: &[u8], m: &mut Matched) {
     let Owner::Sub {
         fullword: true,
         wide,
         ..
     } = owner
     else {
-        return true;
+        return;
     };
     let word = |i: Option<usize>| {
         i.and_then(|i| data.get(i))
             .is_some_and(u8::is_ascii_alphanumeric)
     };
-    let before = if wide {
-        start.checked_sub(2).filter(|i| data.get(i + 1) == Some(&0))
-    } else {
-        start.checked_sub(1)
+    let before = |start: usize| {
+        if wide {
+            start.checked_sub(2).filter(|i| data.get(i + 1) == Some(&0))
+        } else {
+            start.checked_sub(1)
+        }
     };
-    !word(before) && !word(Some(end))
+    let end_ok = m.ends.iter().any(|&(a, b)| (a..=b).any(|e| !word(Some(e))));
+    let mut kept = Vec::new();
+    if end_ok {
+        for &(a, b) in &m.starts {
+            kept.extend((a..=b).filter(|&s| !word(before(s))).map(|s| (s, s)));
+        }
+    }
+    m.starts = kept;
 }
 
 /// An atom: the bytes to find a pattern by.
 struct Atom {
-    bytes: Vec<u8>,
-    /// Found without regard to ASCII case.
-    caseless: bool,
+    /// The bytes, in every case for a caseless atom.
+    variants: Vec<Vec<u8>>,
+    len: usize,
+    /// Where: the run token, and the byte in it.
+    token: usize,
+    at: usize,
     /// Fewest and most bytes between the match start and the atom.
     prefix: (u64, u64),
+    /// How rare it is (higher is better).
+    score: i32,
 }
 
 /// Whether a pattern byte can be part of an atom: exact, or a letter of
@@ -420,31 +497,34 @@ fn atom_byte(m: &ByteMatch) -> bool {
     m.mask == 0xff || (m.mask == 0xdf && m.value.is_ascii_uppercase())
 }
 
+/// Longest atom taken from a pattern (yara-x uses four bytes too); the
+/// prefilter's tables are made for two to four.
+const ATOM_MAX: usize = 4;
+
 /// The best atom in the part of a pattern before its first `*`, and the
 /// fewest and most bytes before it.
 fn choose_atom(tokens: &[Token]) -> Option<Atom> {
     let mut best: Option<Atom> = None;
     let (mut min, mut max) = (0u64, 0u64);
-    for t in tokens {
+    for (ti, t) in tokens.iter().enumerate() {
         match t {
             Token::Bytes(run) => {
                 let mut i = 0;
                 while i < run.len() {
                     let len = run[i..].iter().take_while(|m| atom_byte(m)).count();
                     if len >= 2 {
-                        let window = &run[i..i + len];
-                        let caseless = window.iter().any(|m| m.mask != 0xff);
-                        let bytes: Vec<u8> = window.iter().map(|m| m.value).collect();
-                        let (at, atom) = best_window(&bytes);
-                        let better = best
-                            .as_ref()
-                            .is_none_or(|b| quality(atom) > quality(&b.bytes));
-                        if better {
-                            let skip = (i + at) as u64;
+                        let (at, score) = best_window(&run[i..i + len]);
+                        if best.as_ref().is_none_or(|b| score > b.score) {
+                            let at = i + at;
+                            let n = len.min(ATOM_MAX);
+                            let skip = at as u64;
                             best = Some(Atom {
-                                bytes: atom.to_vec(),
-                                caseless,
+                                variants: variants(&run[at..at + n]),
+                                len: n,
+                                token: ti,
+                                at,
                                 prefix: (min + skip, max + skip),
+                                score,
                             });
                         }
                     }
@@ -475,33 +555,49 @@ fn choose_atom(tokens: &[Token]) -> Option<Atom> {
     best
 }
 
-/// Automaton states this close to the root get a full transition table.
-/// The crate's default (3) costs up to 64 Ki tables of 256 entries with
-/// hundreds of thousands of atoms; two levels keep the hot states fast.
-const DENSE_DEPTH: usize = 2;
-
-/// Longest atom taken from a pattern. Short atoms keep the automaton small
-/// and quick to build (yara-x uses four bytes); verification does the rest.
-const ATOM_MAX: usize = 4;
-
-/// How selective an atom is likely to be: longer is better, and bytes that
-/// fill files (0x00, 0xff, NOP, INT3, spaces) count for little.
-fn quality(atom: &[u8]) -> u32 {
-    atom.iter()
-        .map(|&b| match b {
-            0x00 | 0xff | 0x90 | 0xcc | 0x20 => 1,
-            _ => 4,
-        })
-        .sum()
+/// The rarest window of at most [`ATOM_MAX`] bytes in a run of atom bytes,
+/// and its score.
+fn best_window(run: &[ByteMatch]) -> (usize, i32) {
+    let n = run.len().min(ATOM_MAX);
+    (0..=run.len() - n)
+        .map(|at| (at, score(&run[at..at + n])))
+        .max_by_key(|&(at, s)| (s, std::cmp::Reverse(at)))
+        .expect("runs are at least two bytes")
 }
 
-/// The best window of at most [`ATOM_MAX`] bytes in an exact run.
-fn best_window(exact: &[u8]) -> (usize, &[u8]) {
-    let n = exact.len().min(ATOM_MAX);
-    (0..=exact.len() - n)
-        .map(|at| (at, &exact[at..at + n]))
-        .max_by_key(|(at, w)| (quality(w), std::cmp::Reverse(*at)))
-        .expect("runs are at least two bytes")
+/// How rare a window is: for a caseless one, its rarer case less a bit for
+/// every letter (each doubles the strings it stands for).
+fn score(window: &[ByteMatch]) -> i32 {
+    let upper: Vec<u8> = window.iter().map(|m| m.value).collect();
+    let letters = window.iter().filter(|m| m.mask != 0xff).count() as i32;
+    if letters == 0 {
+        return crate::rarity::of(&upper);
+    }
+    let lower = upper.to_ascii_lowercase();
+    crate::rarity::of(&upper).min(crate::rarity::of(&lower)) - 8 * letters
+}
+
+/// Every string a window stands for (both cases of each caseless letter).
+fn variants(window: &[ByteMatch]) -> Vec<Vec<u8>> {
+    let mut out = vec![Vec::with_capacity(window.len())];
+    for m in window {
+        if m.mask == 0xff {
+            out.iter_mut().for_each(|v| v.push(m.value));
+        } else {
+            let lower = m.value.to_ascii_lowercase();
+            out = out
+                .into_iter()
+                .flat_map(|v| {
+                    let mut l = v.clone();
+                    l.push(lower);
+                    let mut u = v;
+                    u.push(m.value);
+                    [u, l]
+                })
+                .collect();
+        }
+    }
+    out
 }
 
 /// The allowed match starts, inclusive, or `None` when the offset cannot
@@ -509,6 +605,10 @@ fn best_window(exact: &[u8]) -> (usize, &[u8]) {
 pub(crate) fn start_range(offset: &Offset, len: u64, ctx: &ObjectContext) -> Option<(u64, u64)> {
     let base = match offset.anchor {
         Anchor::Any => return Some((0, len)),
+        Anchor::VersionInfo => {
+            let (first, last) = (ctx.version_info.first()?, ctx.version_info.last()?);
+            return Some((*first, *last));
+        }
         Anchor::Start(n) => n,
         Anchor::Eof(n) => len.checked_sub(n)?,
         Anchor::EntryPoint(d) => ctx.entry?.checked_add_signed(d)?,
@@ -520,86 +620,6 @@ pub(crate) fn start_range(offset: &Offset, len: u64, ctx: &ObjectContext) -> Opt
         Anchor::LastSection(n) => ctx.sections.last()?.0 + n,
     };
     Some((base, base.saturating_add(offset.float)))
-}
-
-/// Where a match of `tokens` starting at `pos` ends, backtracking over
-/// gaps and alternatives within `budget` steps.
-pub(crate) fn matches_at(
-    tokens: &[Token],
-    data: &[u8],
-    pos: usize,
-    budget: &mut u32,
-) -> Option<usize> {
-    if *budget == 0 {
-        return None;
-    }
-    *budget -= 1;
-    let Some((first, rest)) = tokens.split_first() else {
-        return Some(pos);
-    };
-    match first {
-        Token::Bytes(run) => run_matches(run, data, pos)
-            .then(|| matches_at(rest, data, pos + run.len(), budget))
-            .flatten(),
-        Token::Gap { min, max } => {
-            let from = pos.saturating_add(*min as usize);
-            let to = match max {
-                Some(m) => pos.saturating_add(*m as usize).min(data.len()),
-                None => data.len(),
-            };
-            for p in from..=to {
-                if *budget == 0 {
-                    return None;
-                }
-                if let Some(end) = matches_at(rest, data, p, budget) {
-                    return Some(end);
-                }
-            }
-            None
-        }
-        Token::Alt {
-            alts,
-            negate: false,
-        } => alts.iter().find_map(|a| {
-            run_matches(a, data, pos)
-                .then(|| matches_at(rest, data, pos + a.len(), budget))
-                .flatten()
-        }),
-        Token::Alt { alts, negate: true } => {
-            let n = alts[0].len();
-            (pos + n <= data.len() && !alts.iter().any(|a| run_matches(a, data, pos)))
-                .then(|| matches_at(rest, data, pos + n, budget))
-                .flatten()
-        }
-        Token::Boundary(Boundary::NonAlnum) => data
-            .get(pos)
-            .is_some_and(|c| !c.is_ascii_alphanumeric())
-            .then(|| matches_at(rest, data, pos + 1, budget))
-            .flatten(),
-        Token::Boundary(b) => boundary_at(*b, data, pos)
-            .then(|| matches_at(rest, data, pos, budget))
-            .flatten(),
-    }
-}
-
-fn run_matches(run: &[ByteMatch], data: &[u8], pos: usize) -> bool {
-    data.get(pos..pos + run.len())
-        .is_some_and(|d| d.iter().zip(run).all(|(&b, m)| m.matches(b)))
-}
-
-fn boundary_at(b: Boundary, data: &[u8], pos: usize) -> bool {
-    let (before, after) = (pos.checked_sub(1).and_then(|i| data.get(i)), data.get(pos));
-    match b {
-        Boundary::Word => {
-            let word = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
-            word(before) != word(after) || before.is_none() || after.is_none()
-        }
-        Boundary::Line => {
-            let eol = |c: Option<&u8>| c.is_none_or(|c| *c == b'\n' || *c == b'\r');
-            eol(before) || eol(after)
-        }
-        Boundary::NonAlnum => unreachable!("consumes a byte"),
-    }
 }
 
 #[cfg(test)]
@@ -672,7 +692,7 @@ mod tests {
             target: 1,
             entry: Some(4),
             sections: vec![(2, 4), (8, 8)],
-            containers: Vec::new(),
+            ..ObjectContext::default()
         };
         assert_eq!(m.scan(data, &pe, false).bodies.len(), 1);
         for (offset, want) in [

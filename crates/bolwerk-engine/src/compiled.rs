@@ -49,7 +49,7 @@ use crate::hashindex::{stride, HashIndex, HashIndex3};
 
 const MAGIC: &[u8; 8] = b"BWDB\0\r\n\x1a";
 /// Format version; bumped on any layout change.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 const HEADER: usize = 64;
 const DIR_ENTRY: usize = 24;
 

@@ -36,7 +36,10 @@ mod digests;
 mod filetypes;
 mod hashindex;
 mod logical;
+mod prefilter;
+mod rarity;
 mod spill;
+mod verify;
 
 pub use body::ObjectContext;
 pub use container::Member;
@@ -91,6 +94,39 @@ pub struct Detection {
     /// Byte offset of the matched data in the object (0 for whole-object
     /// hashes, the section start for section hashes).
     pub offset: u64,
+}
+
+/// What matching one object found, and whether it looked everywhere.
+///
+/// Dereferences to the detections. `cut_short` is set when verification's
+/// work budget ran out before every candidate was verified: the object may
+/// hold a match that was not found, so a caller must not call it clean
+/// without saying so (the scanner notes `MaxScanTime`, warns, and reports
+/// `Heuristics.Limits.Exceeded.MaxScanTime` when asked to).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// What matched.
+    pub detections: Vec<Detection>,
+    /// Matching stopped before it was done.
+    pub cut_short: bool,
+    /// Verification work spent on the object, in positions examined (the
+    /// budget is 2^28 plus 256 a byte): a measure for benchmarks.
+    pub work: u64,
+}
+
+impl std::ops::Deref for Scanned {
+    type Target = [Detection];
+    fn deref(&self) -> &[Detection] {
+        &self.detections
+    }
+}
+
+impl IntoIterator for Scanned {
+    type Item = Detection;
+    type IntoIter = std::vec::IntoIter<Detection>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.detections.into_iter()
+    }
 }
 
 /// What an engine is assembled from.
@@ -212,7 +248,8 @@ impl Engine {
         let (logical, sub_patterns, refused) = LogicalMatcher::build(logical);
         let mut patterns: Vec<Pattern> = bodies.into_iter().map(Pattern::from).collect();
         patterns.extend(sub_patterns);
-        let (bodies, unmatchable) = BodyMatcher::build(patterns);
+        let (bodies, unmatchable) =
+            BodyMatcher::build_deferring(patterns, |owners, scores| logical.defer(owners, scores));
         let mut stats = parts.stats;
         let mut skip = |what: &'static str, n: u64| {
             if n > 0 {
@@ -342,7 +379,8 @@ impl Engine {
 
     /// Approximate heap bytes held by the tables and names.
     pub fn heap_bytes(&self) -> usize {
-        self.file.heap_bytes()
+        self.bodies.heap_bytes()
+            + self.file.heap_bytes()
             + self.section.heap_bytes()
             + self.allow.heap_bytes()
             + self.names.heap_bytes()
@@ -353,13 +391,14 @@ impl Engine {
     /// names the object. Signatures are tried, and reported, in ClamAV's
     /// order (measured with and without `--allmatch`): body signatures,
     /// whole-file hashes, logical signatures, PE section hashes.
-    pub fn scan(&self, data: &[u8], ctx: &ObjectContext, opts: &ScanOptions) -> Vec<Detection> {
+    pub fn scan(&self, data: &[u8], ctx: &ObjectContext, opts: &ScanOptions) -> Scanned {
         let all = opts.all_match;
         let mut found = Vec::new();
         let mut digests = Digests::new(data);
         let size = u32::try_from(data.len()).ok();
         let detection = |kind| move |(name, offset)| Detection { name, kind, offset };
         let mut hits = self.bodies.scan(data, ctx, all);
+        let (cut_short, work) = (hits.cut_short, hits.work);
         found.extend(hits.bodies.drain(..).map(detection(SigKind::Body)));
         if found.is_empty() || all {
             match_hashes(&self.file, size, &mut digests, &mut found, |t| {
@@ -379,12 +418,20 @@ impl Engine {
             }
         }
         if found.is_empty() || self.allowed(size, &mut digests) {
-            return Vec::new();
+            return Scanned {
+                detections: Vec::new(),
+                cut_short: cut_short && found.is_empty(),
+                work,
+            };
         }
         if !all {
             found.truncate(1);
         }
-        found
+        Scanned {
+            detections: found,
+            cut_short,
+            work,
+        }
     }
 
     /// Match the body and logical signatures for text against `normalised`,
@@ -399,28 +446,37 @@ impl Engine {
         normalised: &[u8],
         ctx: &ObjectContext,
         opts: &ScanOptions,
-    ) -> Vec<Detection> {
+    ) -> Scanned {
         let mut found = Vec::new();
-        self.scan_patterns(normalised, ctx, opts.all_match, &mut found);
+        let (cut_short, work) = self.scan_patterns(normalised, ctx, opts.all_match, &mut found);
         let size = u32::try_from(original.len()).ok();
         if found.is_empty() || self.allowed(size, &mut Digests::new(original)) {
-            return Vec::new();
+            return Scanned {
+                detections: Vec::new(),
+                cut_short: cut_short && found.is_empty(),
+                work,
+            };
         }
         if !opts.all_match {
             found.truncate(1);
         }
-        found
+        Scanned {
+            detections: found,
+            cut_short,
+            work,
+        }
     }
 
     /// Body and logical signatures: one pass over the bytes, then the
-    /// logical expressions.
+    /// logical expressions. Returns whether the pass was cut short, and
+    /// the verification work it spent.
     fn scan_patterns(
         &self,
         data: &[u8],
         ctx: &ObjectContext,
         all: bool,
         found: &mut Vec<Detection>,
-    ) {
+    ) -> (bool, u64) {
         let detection = |kind| move |(name, offset)| Detection { name, kind, offset };
         let mut hits = self.bodies.scan(data, ctx, all);
         found.extend(hits.bodies.drain(..).map(detection(SigKind::Body)));
@@ -428,6 +484,7 @@ impl Engine {
             let logical = self.logical.eval(data, ctx, &hits, all);
             found.extend(logical.into_iter().map(detection(SigKind::Logical)));
         }
+        (hits.cut_short, hits.work)
     }
 
     fn scan_section(
@@ -524,7 +581,7 @@ mod tests {
             target: 1,
             entry: None,
             sections: sections.to_vec(),
-            containers: Vec::new(),
+            ..ObjectContext::default()
         }
     }
 

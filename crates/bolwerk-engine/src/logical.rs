@@ -17,6 +17,8 @@ use bolwerk_sigs::{
     ByteCompare, CountOp, Expr, LogicalSig, NameId, NumberFormat, Offset, PcreFlags, SubSig,
     TargetDesc,
 };
+use std::collections::HashMap;
+
 use pcre2::bytes::{Regex, RegexBuilder};
 
 use crate::body::{start_range, BodyHits, ObjectContext, Owner, Pattern, SubHits};
@@ -107,6 +109,62 @@ impl LogicalMatcher {
 
     pub(crate) fn len(&self) -> usize {
         self.sigs.len()
+    }
+
+    /// Which patterns the body pass may defer: given each pattern's owner
+    /// and atom score (`None`: it cannot be found), the subsignatures whose
+    /// atoms are common (score below [`COMMON`]) and that are not in their
+    /// signature's *cover* — a set of subsignatures one of which must match
+    /// for the expression to hold, the rarest such set the expression
+    /// allows. They are looked for only in objects where a cover
+    /// subsignature matched; without one the signature cannot match, so
+    /// its common subsignatures need not be counted. Returns the deferral
+    /// of each pattern and the cover of each signature with a deferred
+    /// pattern.
+    pub(crate) fn defer(
+        &self,
+        owners: &[Owner],
+        scores: &[Option<i32>],
+    ) -> (Vec<bool>, HashMap<u32, Vec<u8>>) {
+        let mut sub_score: HashMap<(u32, u8), i32> = HashMap::new();
+        for (o, s) in owners.iter().zip(scores) {
+            if let Owner::Sub { lsig, sub, .. } = *o {
+                let s = s.unwrap_or(i32::MAX);
+                let e = sub_score.entry((lsig, sub)).or_insert(s);
+                *e = (*e).min(s);
+            }
+        }
+        let mut covers: HashMap<u32, Vec<u8>> = HashMap::new();
+        let mut deferred = vec![false; owners.len()];
+        for (i, (o, s)) in owners.iter().zip(scores).enumerate() {
+            let Owner::Sub {
+                lsig, sub, events, ..
+            } = *o
+            else {
+                continue;
+            };
+            if events || s.is_none_or(|s| s >= COMMON) {
+                continue;
+            }
+            let c = &self.sigs[lsig as usize];
+            if self.always.binary_search(&lsig).is_ok() || !c.macros.is_empty() {
+                continue;
+            }
+            let cover = covers.entry(lsig).or_insert_with(|| {
+                let score = |n: u8| sub_score.get(&(lsig, n)).copied().unwrap_or(i32::MAX);
+                // A common cover would activate the signature in most
+                // objects: then nothing is gained by a second pass.
+                match c.cover(&c.expr, &score, 0) {
+                    Some((set, s)) if s >= COMMON => set,
+                    _ => Vec::new(),
+                }
+            });
+            if !cover.is_empty() && !cover.contains(&sub) {
+                deferred[i] = true;
+            }
+        }
+        covers.retain(|_, c| !c.is_empty());
+        (deferred, covers)
     }
 
     /// The `HandlerType` of a logical signature.
@@ -221,6 +279,18 @@ fn compile(
     Ok(c)
 }
 
+/// The subsignatures an expression names.
+fn leaves_of(e: &Expr, out: &mut Vec<u8>) {
+    match e {
+        Expr::Sub(n) => out.push(*n),
+        Expr::And(a, b) | Expr::Or(a, b) => {
+            leaves_of(a, out);
+            leaves_of(b, out);
+        }
+        Expr::Count { expr, .. } => leaves_of(expr, out),
+    }
+}
+
 /// Whether a PCRE subsignature must match right at its offset.
 fn anchored(flags: &PcreFlags, offset: Option<&Offset>) -> bool {
     flags.anchored || offset.is_some_and(|o| o.float == 0 && !flags.rolling)
@@ -312,7 +382,82 @@ fn dollar_end_only(pattern: &str) -> String {
     out
 }
 
+/// Atom scores (eighths of a bit of rarity) below which a subsignature is
+/// common enough to defer: an atom expected more often than about once a
+/// mebibyte.
+pub(crate) const COMMON: i32 = 20 * 8;
+
 impl Compiled {
+    /// A set of subsignatures one of which must match for `e` to hold, and
+    /// its score (its commonest member's); `None` when `e` can hold with no
+    /// match (or the expression is too deep to tell).
+    fn cover(&self, e: &Expr, score: &dyn Fn(u8) -> i32, depth: u32) -> Option<(Vec<u8>, i32)> {
+        if depth > 64 {
+            return None;
+        }
+        match e {
+            Expr::Sub(n) => self.sub_cover(*n, score, depth),
+            Expr::And(a, b) => {
+                let (x, y) = (
+                    self.cover(a, score, depth + 1),
+                    self.cover(b, score, depth + 1),
+                );
+                match (x, y) {
+                    (Some(x), Some(y)) => Some(if y.1 > x.1 { y } else { x }),
+                    (x, y) => x.or(y),
+                }
+            }
+            Expr::Or(a, b) => {
+                let (mut x, y) = (
+                    self.cover(a, score, depth + 1)?,
+                    self.cover(b, score, depth + 1)?,
+                );
+                x.0.extend(y.0);
+                x.0.sort_unstable();
+                x.0.dedup();
+                Some((x.0, x.1.min(y.1)))
+            }
+            Expr::Count {
+                expr, op, value, ..
+            } => {
+                let zero_holds = match op {
+                    CountOp::Eq => *value == 0,
+                    CountOp::Lt => *value > 0,
+                    CountOp::Gt => false,
+                };
+                if zero_holds {
+                    return None;
+                }
+                let mut leaves = Vec::new();
+                leaves_of(expr, &mut leaves);
+                let mut set = Vec::new();
+                let mut worst = i32::MAX;
+                for n in leaves {
+                    let (c, s) = self.sub_cover(n, score, depth + 1)?;
+                    set.extend(c);
+                    worst = worst.min(s);
+                }
+                set.sort_unstable();
+                set.dedup();
+                Some((set, worst))
+            }
+        }
+    }
+
+    /// What subsignature `n` needs to count at all.
+    fn sub_cover(&self, n: u8, score: &dyn Fn(u8) -> i32, depth: u32) -> Option<(Vec<u8>, i32)> {
+        if let Some(p) = self.pcre.iter().find(|p| p.sub == n) {
+            return self.cover(&p.trigger, score, depth + 1);
+        }
+        if let Some((_, b)) = self.compares.iter().find(|(i, _)| *i == n) {
+            return Some((vec![b.trigger], score(b.trigger)));
+        }
+        if self.macros.iter().any(|m| m.sub == n) {
+            return None;
+        }
+        Some((vec![n], score(n)))
+    }
+
     /// The offset reported when the signature matches this object.
     fn matches(
         &self,

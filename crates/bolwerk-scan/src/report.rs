@@ -67,6 +67,10 @@ pub struct FileReport {
     pub size: u64,
     /// The verdict.
     pub outcome: Outcome,
+    /// Said about the scan besides the verdict: that matching was cut
+    /// short (its verdict may then miss what was not looked at), for the
+    /// front end to print as a warning naming the file.
+    pub warnings: Vec<String>,
 }
 
 /// What the driver reports as it goes.

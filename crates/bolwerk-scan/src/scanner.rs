@@ -9,7 +9,9 @@ use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Arc;
 
-use bolwerk_engine::{Detection, Engine, HashType, Member, ObjectContext, ScanOptions, SigKind};
+use bolwerk_engine::{
+    Detection, Engine, HashType, Member, ObjectContext, ScanOptions, Scanned, SigKind,
+};
 use bolwerk_indicators::{Indicators, ObjectName};
 use bolwerk_unpack::{
     file_type, html, pe, text, unpack, vba, Budget, Child, FileType, Flow, Limit, Limits,
@@ -82,7 +84,8 @@ impl Scanner {
 
     /// Scan a file by path.
     pub fn scan_file(&mut self, path: &Path) -> FileReport {
-        let (size, outcome) = match self.scan_file_inner(path) {
+        let mut warnings = Vec::new();
+        let (size, outcome) = match self.scan_file_inner(path, &mut warnings) {
             Ok(r) => r,
             Err(e) => (0, io_outcome(&e)),
         };
@@ -90,10 +93,15 @@ impl Scanner {
             path: path.to_path_buf(),
             size,
             outcome,
+            warnings,
         }
     }
 
-    fn scan_file_inner(&mut self, path: &Path) -> std::io::Result<(u64, Outcome)> {
+    fn scan_file_inner(
+        &mut self,
+        path: &Path,
+        warnings: &mut Vec<String>,
+    ) -> std::io::Result<(u64, Outcome)> {
         let mut file = File::open(path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
@@ -123,7 +131,7 @@ impl Scanner {
             // SIGBUS; ripgrep accepts the same risk for large files, and the
             // daemon reads instead of mapping.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok((size, self.scan_named(path, &map)));
+                return Ok((size, self.scan_object(path, &map, warnings)));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);
@@ -131,7 +139,7 @@ impl Scanner {
         let read = (&mut file)
             .take(self.settings.limits.file_size_cap())
             .read_to_end(&mut buf);
-        let outcome = read.map(|_| self.scan_named(path, &buf));
+        let outcome = read.map(|_| self.scan_object(path, &buf, warnings));
         self.buf = buf;
         Ok((size, outcome?))
     }
@@ -172,17 +180,19 @@ impl Scanner {
         let limit = self.settings.limits.file_size_cap();
         let read = reader.take(limit.saturating_add(1)).read_to_end(&mut buf);
         let size = buf.len() as u64;
+        let mut warnings = Vec::new();
         let outcome = match read {
             Err(e) => io_outcome(&e),
             Ok(0) => Outcome::Empty,
             Ok(_) if size > limit => Outcome::Skipped(SkipReason::MaxFileSize),
-            Ok(_) => self.scan_named(name, &buf),
+            Ok(_) => self.scan_object(name, &buf, &mut warnings),
         };
         self.buf = buf;
         FileReport {
             path: name.to_path_buf(),
             size,
             outcome,
+            warnings,
         }
     }
 
@@ -194,6 +204,12 @@ impl Scanner {
     /// Scan bytes held in memory that came from the file `name` (which
     /// rules and name and path indicators see).
     pub fn scan_named(&self, name: &Path, data: &[u8]) -> Outcome {
+        self.scan_object(name, data, &mut Vec::new())
+    }
+
+    /// [`Scanner::scan_named`], adding to `warnings` what the verdict does
+    /// not say: that the time or work budget cut matching short.
+    pub fn scan_object(&self, name: &Path, data: &[u8], warnings: &mut Vec<String>) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
         let mut trail = Trail::default();
@@ -207,6 +223,14 @@ impl Scanner {
         }
         if self.settings.alert_exceeds_max && (found.is_empty() || self.settings.all_match) {
             found.extend(budget.exceeded().iter().map(|l| heuristic(*l)));
+        }
+        if budget.exceeded().contains(&Limit::MaxScanTime) {
+            warnings.push(
+                "matching cut short by MaxScanTime (the time or verification budget); \
+                 what was not looked at is not known (--alert-exceeds-max reports \
+                 Heuristics.Limits.Exceeded.MaxScanTime)"
+                    .to_string(),
+            );
         }
         if found.is_empty() {
             Outcome::Clean
@@ -238,16 +262,16 @@ impl Scanner {
         let mut detections = if html_only {
             Vec::new()
         } else {
-            self.engine.scan(data, &ctx, &opts)
+            checked(self.engine.scan(data, &ctx, &opts), budget)
         };
         if detections.is_empty() || opts.all_match {
-            self.scan_normalised(data, text, &ctx, &opts, &mut detections);
+            self.scan_normalised(data, text, &ctx, &opts, &mut detections, budget);
         }
         // The `data:` files of the HTML copies, handed on below without a
         // second normalisation.
         let mut html_files = None;
         if (detections.is_empty() || opts.all_match) && (html_only || late_html) {
-            html_files = self.scan_html(data, &ctx, &opts, &mut detections);
+            html_files = self.scan_html(data, &ctx, &opts, &mut detections, budget);
         }
         if self
             .hand_off(data, ft, &detections, origin, depth, trail, budget, found)
@@ -291,7 +315,7 @@ impl Scanner {
         {
             return Flow::Break(());
         }
-        if ft == FileType::Ole2 && self.scan_vba(data, &ctx, trail, found).is_break() {
+        if ft == FileType::Ole2 && self.scan_vba(data, &ctx, trail, found, budget).is_break() {
             return Flow::Break(());
         }
         if !late_html {
@@ -459,6 +483,7 @@ impl Scanner {
         ctx: &ObjectContext,
         opts: &ScanOptions,
         detections: &mut Vec<Detection>,
+        budget: &mut Budget,
     ) {
         if self.settings.no_normalize
             || text.is_none()
@@ -473,7 +498,10 @@ impl Scanner {
             containers: ctx.containers.clone(),
             ..ObjectContext::default()
         };
-        for d in self.engine.scan_text(data, &normalised, &text_ctx, opts) {
+        for d in checked(
+            self.engine.scan_text(data, &normalised, &text_ctx, opts),
+            budget,
+        ) {
             if !detections.iter().any(|seen| seen.name == d.name) {
                 detections.push(d);
             }
@@ -502,6 +530,7 @@ impl Scanner {
         ctx: &ObjectContext,
         opts: &ScanOptions,
         detections: &mut Vec<Detection>,
+        budget: &mut Budget,
     ) -> Option<Vec<Vec<u8>>> {
         let limits = &self.settings.limits;
         if data.len() as u64 > limits.html_normalize_cap() {
@@ -517,7 +546,7 @@ impl Scanner {
             if copy.is_empty() || !(detections.is_empty() || opts.all_match) {
                 continue;
             }
-            for d in self.engine.scan(copy, &html_ctx, opts) {
+            for d in checked(self.engine.scan(copy, &html_ctx, opts), budget) {
                 if !detections.iter().any(|seen| seen.name == d.name) {
                     detections.push(d);
                 }
@@ -537,6 +566,7 @@ impl Scanner {
         ctx: &ObjectContext,
         trail: &Trail,
         found: &mut Vec<Found>,
+        budget: &mut Budget,
     ) -> Flow {
         if !self.engine.has_bodies() {
             return Flow::Continue(());
@@ -551,7 +581,7 @@ impl Scanner {
         let mut detections: Vec<Detection> = Vec::new();
         for module in vba::sources(data, limit) {
             let source = &module.source;
-            for d in self.engine.scan_text(source, source, ctx, &opts) {
+            for d in checked(self.engine.scan_text(source, source, ctx, &opts), budget) {
                 if !detections.iter().any(|seen| seen.name == d.name) {
                     detections.push(d);
                 }
@@ -628,9 +658,16 @@ impl Scanner {
             FileType::Ole2 => 2,
             FileType::Html => 3,
             FileType::Mail => 4,
+            FileType::Gif
+            | FileType::Png
+            | FileType::Jpeg
+            | FileType::Tiff
+            | FileType::Graphics => 5,
             FileType::Elf => 6,
             FileType::MachO => 9,
             FileType::Pdf => 10,
+            FileType::Swf => 11,
+            FileType::JavaClass => 12,
             _ => 0,
         };
         let Some(pe) = pe else {
@@ -647,7 +684,8 @@ impl Scanner {
                 .iter()
                 .map(|s| (u64::from(s.raw), u64::from(s.rsz)))
                 .collect(),
-            containers: Vec::new(),
+            version_info: pe.version_info,
+            ..ObjectContext::default()
         }
     }
 
@@ -706,6 +744,15 @@ fn match_indicators(
         object: object.clone(),
         detail: Some(m.detail),
     }));
+}
+
+/// The detections of an engine pass; a pass cut short by its work budget
+/// is noted as `MaxScanTime` (the object was not looked at everywhere).
+fn checked(scanned: Scanned, budget: &mut Budget) -> Vec<Detection> {
+    if scanned.cut_short {
+        budget.note(Limit::MaxScanTime);
+    }
+    scanned.detections
 }
 
 /// The detection ClamAV reports for an exceeded limit.

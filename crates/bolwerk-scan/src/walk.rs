@@ -89,6 +89,7 @@ fn send_file(tx: &Sender<Event>, path: &Path, outcome: Outcome) {
         path: path.to_path_buf(),
         size: 0,
         outcome,
+        warnings: Vec::new(),
     }));
 }
 

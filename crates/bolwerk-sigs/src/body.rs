@@ -18,17 +18,18 @@
 //!
 //! Offsets: `*` (anywhere), `n`, `EOF-n`, `EP+n`/`EP-n` (from a PE's entry
 //! point), `Sx+n` (from section x), `SEx` (within section x), `SL+n` (from
-//! the last section); any of them with `,m` floats the start over m more
-//! bytes. Every pattern needs a run of at least two known bytes to be found
+//! the last section), `VI` (at a key of the PE's version information); any
+//! of them with `,m` floats the start over m more bytes. Every pattern needs a run of at least two known bytes to be found
 //! by; one without is reported malformed.
 
 use crate::hash::{split_fields, trim_cr};
 use crate::names::{NameId, Names};
 use crate::Error;
 
-/// Longest gap a bounded `{n-m}` may span, and most alternatives in a group:
-/// bounds on the matcher's work per candidate.
-pub const MAX_GAP: u32 = 1 << 16;
+/// Largest bound of a `{n-m}` gap. ClamAV reads the numbers as C `int`s
+/// (measured with 1.4.6: `{0-4000000000}` is refused, `{66232-66345}` and
+/// `{-196608}` load); the matcher's work does not grow with a gap's bounds.
+pub const MAX_GAP: u32 = i32::MAX as u32;
 /// Most bytes a `[n-m]` range may span.
 pub const MAX_SQUARE_RANGE: u32 = 32;
 /// Most alternatives in one group.
@@ -103,6 +104,10 @@ pub enum Anchor {
     SectionWhole(u32),
     /// From the start of the last section.
     LastSection(u64),
+    /// `VI`: at the start of a key of the PE's version information (a
+    /// `String` entry of its `VS_VERSIONINFO` resource), as ClamAV's
+    /// `CLI_OFF_VERSION`.
+    VersionInfo,
 }
 
 /// An offset: an anchor, and how many bytes further the start may float.
@@ -141,6 +146,9 @@ pub fn parse_offset(s: &str) -> Result<Offset, Error> {
     let num = |t: &str| t.parse::<u64>().map_err(|_| bad());
     let anchor = if base == "*" {
         Anchor::Any
+    } else if base.starts_with("VI") {
+        // ClamAV compares the first two characters only.
+        Anchor::VersionInfo
     } else if let Some(n) = base.strip_prefix("EOF-") {
         Anchor::Eof(num(n)?)
     } else if let Some(n) = base.strip_prefix("EP+") {
@@ -544,6 +552,13 @@ mod tests {
             Token::Gap { min: 5, max: None }
         );
         assert_eq!(
+            parse_pattern("aabb{66232-66345}cc").unwrap()[1],
+            Token::Gap {
+                min: 66232,
+                max: Some(66345)
+            }
+        );
+        assert_eq!(
             parse_pattern("aabb{5}cc").unwrap()[1],
             Token::Gap {
                 min: 5,
@@ -567,6 +582,7 @@ mod tests {
             "aabb()",
             "aabbccdd[1-4]aabbccdd",
             "aabbcc[1-40]dd",
+            "aabb{0-4000000000}cc",
         ] {
             assert!(parse_pattern(bad).is_err(), "{bad}");
         }

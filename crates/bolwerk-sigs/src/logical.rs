@@ -192,19 +192,32 @@ impl ExprParser<'_> {
     }
 
     /// An operand with an optional count.
+    ///
+    /// ClamAV 1.4.6 reads a run of operator characters and keeps the last
+    /// (measured: with one match, `1==1`, `1>=1`, `1<=1` and `1=>0` hold,
+    /// `1>=0` and `1<=0` do not), and a `,` with no number after it sets no
+    /// distinct count (`0=1,&1` loads and matches as `0=1&1`).
     fn counted(&mut self) -> Result<Expr, Error> {
         let e = self.operand()?;
-        let op = match self.peek() {
-            Some(b'=') => CountOp::Eq,
-            Some(b'>') => CountOp::Gt,
-            Some(b'<') => CountOp::Lt,
-            _ => return Ok(e),
+        let mut op = None;
+        while let Some(c @ (b'=' | b'>' | b'<')) = self.peek() {
+            op = Some(match c {
+                b'=' => CountOp::Eq,
+                b'>' => CountOp::Gt,
+                _ => CountOp::Lt,
+            });
+            self.i += 1;
+        }
+        let Some(op) = op else {
+            return Ok(e);
         };
-        self.i += 1;
         let value = self.number()?;
         let distinct = if self.peek() == Some(b',') {
             self.i += 1;
-            Some(self.number()?)
+            self.peek()
+                .is_some_and(|c| c.is_ascii_digit())
+                .then(|| self.number())
+                .transpose()?
         } else {
             None
         };
@@ -596,9 +609,13 @@ fn parse_subsig(s: &str, index: usize, target: u8) -> Result<SubSig, Error> {
         }
         return Ok(pcre);
     }
-    let (body, modifiers) = match s.rsplit_once("::") {
-        Some((b, m)) => (b, m),
-        None => (s, ""),
+    // The pattern ends at the first `::`, the modifiers are what follows
+    // the last: ClamAV 1.4.6 loads `…657865::i*5773…6570::i` as the first
+    // pattern alone, case-insensitive (measured: it matches a file with
+    // only `POWERSHELL.EXE`), and refuses `…::i*5773…` (modifier `*`).
+    let (body, modifiers) = match (s.split_once("::"), s.rsplit_once("::")) {
+        (Some((b, _)), Some((_, m))) => (b, m),
+        _ => (s, ""),
     };
     let (offset, hex) = match body.split_once(':') {
         Some((o, h)) => (parse_offset(o)?, h),
@@ -850,6 +867,76 @@ mod tests {
         }
         let deep = format!("{}0{}", "(".repeat(40), ")".repeat(40));
         assert!(parse_expr(&deep).is_err());
+    }
+
+    /// ClamAV's lenient forms, each measured with clamscan 1.4.6 on a file
+    /// where subsignature 1 matches once: the last of a run of operator
+    /// characters counts, and `,` may stand without a number.
+    #[test]
+    fn lenient_expressions_as_clamav_reads_them() {
+        for (expr, holds) in [
+            ("0&(1==1)", true),
+            ("0&(1==2)", false),
+            ("0&(1>=1)", true),
+            ("0&(1>=0)", false),
+            ("0&(1<=1)", true),
+            ("0&(1<=0)", false),
+            ("0&(1=>0)", true),
+            ("0&(1=<2)", true),
+            ("0&(1>>0)", true),
+            ("0=1,&1", true),
+            ("0=2,&1", false),
+            ("(0|1)>1,&1", true),
+            ("(0|1)>1,3&1", false),
+        ] {
+            let e = parse_expr(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
+            assert_eq!(e.eval(&[1, 1]), holds, "{expr}");
+        }
+        // `3` is a count, not an index: three subsignatures (as ClamAV
+        // loads main.ldb's `(…&(8==9))` with nine), and four are refused.
+        let (o, _) = parse("Q;Target:1;(0&1&(2==3));41414141;42424242;43434343").unwrap();
+        assert_eq!(o, LineOutcome::Added);
+        assert!(parse("Q;Target:1;(0&1&(2==3));41414141;42424242;43434343;44444444").is_err());
+    }
+
+    /// The pattern ends at the first `::`, the modifiers follow the last.
+    #[test]
+    fn modifiers_after_the_last_double_colon() {
+        let (_, s) = parse("Q;Target:7;0;706f7765727368656c6c::i*5773637269707400::i").unwrap();
+        let SubSig::Body { variants, .. } = &s.unwrap().subsigs[0] else {
+            panic!("body expected")
+        };
+        assert_eq!(variants.len(), 1);
+        let Token::Bytes(run) = &variants[0][0] else {
+            panic!()
+        };
+        assert_eq!(
+            (run.len(), run[0].mask),
+            (10, 0xdf),
+            "the first pattern, caseless"
+        );
+        assert_eq!(
+            variants[0].len(),
+            1,
+            "what follows the first '::' is not matched"
+        );
+        assert!(parse("Q;Target:7;0;706f7765727368656c6c::i*5773637269707400").is_err());
+        assert!(parse("Q;Target:7;0;706f7765727368656c6c::*5773637269707400").is_err());
+    }
+
+    #[test]
+    fn version_info_offsets_and_long_ranges_load() {
+        let (o, s) = parse(
+            "Q;Engine:51-255,Target:1;0&1;EP+0:837c2408;VI:43006f006d00700061006e0079004e0061006d006500",
+        )
+        .unwrap();
+        assert_eq!(o, LineOutcome::Added);
+        let SubSig::Body { offset, .. } = &s.unwrap().subsigs[1] else {
+            panic!("body expected")
+        };
+        assert_eq!(offset.anchor, crate::Anchor::VersionInfo);
+        let (o, _) = parse("Q;Target:1;0;0:4d5a{-196608}????0080{66232-66345}!(00)0000").unwrap();
+        assert_eq!(o, LineOutcome::Added);
     }
 
     #[test]

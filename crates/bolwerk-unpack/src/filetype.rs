@@ -62,6 +62,20 @@ pub enum FileType {
     Rtf,
     /// Text with uuencoded blocks.
     Text,
+    /// GIF image.
+    Gif,
+    /// PNG image.
+    Png,
+    /// JPEG image.
+    Jpeg,
+    /// TIFF image.
+    Tiff,
+    /// Another image format ClamAV types as graphics (BMP).
+    Graphics,
+    /// Flash (SWF), plain or compressed.
+    Swf,
+    /// Java class file.
+    JavaClass,
     /// Anything else.
     Unknown,
 }
@@ -99,6 +113,13 @@ impl FileType {
             FileType::Html => "CL_TYPE_HTML",
             FileType::Rtf => "CL_TYPE_RTF",
             FileType::Text => "CL_TYPE_TEXT_ASCII",
+            FileType::Gif => "CL_TYPE_GIF",
+            FileType::Png => "CL_TYPE_PNG",
+            FileType::Jpeg => "CL_TYPE_JPEG",
+            FileType::Tiff => "CL_TYPE_TIFF",
+            FileType::Graphics => "CL_TYPE_GRAPHICS",
+            FileType::Swf => "CL_TYPE_SWF",
+            FileType::JavaClass => "CL_TYPE_JAVA",
             FileType::Unknown => "CL_TYPE_BINARY_DATA",
         }
     }
@@ -138,6 +159,22 @@ impl FileType {
                 | FileType::Rtf
                 | FileType::Pdf
                 | FileType::Text
+        ) || self.read_as_data()
+    }
+
+    /// Whether objects of this type are read as data of no type is: for
+    /// the archives and executables embedded in them (clamscan finds a zip
+    /// after a PNG, GIF, JPEG or class header, measured).
+    pub fn read_as_data(self) -> bool {
+        matches!(
+            self,
+            FileType::Gif
+                | FileType::Png
+                | FileType::Jpeg
+                | FileType::Tiff
+                | FileType::Graphics
+                | FileType::Swf
+                | FileType::JavaClass
                 | FileType::Unknown
         )
     }
@@ -172,6 +209,13 @@ const NAMED: &[FileType] = &[
     FileType::OneNote,
     FileType::Html,
     FileType::Rtf,
+    FileType::Gif,
+    FileType::Png,
+    FileType::Jpeg,
+    FileType::Tiff,
+    FileType::Graphics,
+    FileType::Swf,
+    FileType::JavaClass,
 ];
 
 const MAGICS: &[(&[u8], FileType)] = &[
@@ -204,7 +248,33 @@ const MAGICS: &[(&[u8], FileType)] = &[
     (b"\xc7\x71", FileType::Cpio(CpioKind::BinLe)),
     (b"\x71\xc7", FileType::Cpio(CpioKind::BinBe)),
     (&crate::formats::ONENOTE_MAGIC, FileType::OneNote),
+    // Images, Flash: the magics clamscan types as graphics (target 5) and
+    // Flash (target 11), measured with one-line files.
+    (b"GIF8", FileType::Gif),
+    (b"\x89PNG", FileType::Png),
+    (b"\xff\xd8\xff", FileType::Jpeg),
+    (b"II*\x00", FileType::Tiff),
+    (b"MM\x00*", FileType::Tiff),
+    (b"BM", FileType::Graphics),
+    (b"FWS", FileType::Swf),
+    (b"CWS", FileType::Swf),
+    (b"ZWS", FileType::Swf),
 ];
+
+/// `CAFEBABE` opens both a fat Mach-O file and a Java class; the byte at
+/// 7 (the fat file's architecture count, the class's major version) tells
+/// them apart as clamscan does: below 0x20 Mach-O, up to 0x3f a class, and
+/// neither with anything but zeros before it.
+fn cafebabe(data: &[u8]) -> Option<FileType> {
+    match data.get(..8)? {
+        [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, n] => match n {
+            0x00..=0x1f => Some(FileType::MachO),
+            0x20..=0x3f => Some(FileType::JavaClass),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// The type of `data`, from its first bytes (and, for SIS, the UID at
 /// offset 8; for tar, the magic at offset 257; for ISO 9660, the volume
@@ -212,6 +282,9 @@ const MAGICS: &[(&[u8], FileType)] = &[
 pub fn file_type(data: &[u8]) -> FileType {
     if let Some((_, t)) = MAGICS.iter().find(|(magic, _)| data.starts_with(magic)) {
         return *t;
+    }
+    if let Some(t) = cafebabe(data) {
+        return t;
     }
     if data.get(8..12) == Some(crate::formats::SIS_UID3.as_slice()) {
         return FileType::Sis;
@@ -278,7 +351,7 @@ mod tests {
                 assert!(NAMED.contains(t), "{t:?}");
             }
         }
-        assert_eq!(FileType::from_cl_type("CL_TYPE_GRAPHICS"), None);
+        assert_eq!(FileType::from_cl_type("CL_TYPE_ELF64"), None);
         assert_eq!(FileType::from_cl_type("CL_TYPE_CPIO_OLD"), None);
     }
 
@@ -297,5 +370,23 @@ mod tests {
         assert_eq!(file_type(b"<html><body>"), FileType::Html);
         assert_eq!(file_type(b"hello\nbegin 644 x\n"), FileType::Text);
         assert_eq!(file_type(b"hello world\n"), FileType::Unknown);
+        assert_eq!(file_type(b"\x89PNG...."), FileType::Png);
+        assert_eq!(file_type(b"\xff\xd8\xff\xe0"), FileType::Jpeg);
+        assert_eq!(file_type(b"\xff\xd8.."), FileType::Unknown);
+        assert_eq!(file_type(b"CWS\x09...."), FileType::Swf);
+    }
+
+    #[test]
+    fn fat_mach_o_or_java_class() {
+        let with = |n: u8| [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, n, 1, 2];
+        assert_eq!(file_type(&with(0x02)), FileType::MachO);
+        assert_eq!(file_type(&with(0x1f)), FileType::MachO);
+        assert_eq!(file_type(&with(0x20)), FileType::JavaClass);
+        assert_eq!(file_type(&with(0x3f)), FileType::JavaClass);
+        assert_eq!(file_type(&with(0x40)), FileType::Unknown);
+        assert_eq!(
+            file_type(&[0xca, 0xfe, 0xba, 0xbe, 0, 3, 0, 0x2d]),
+            FileType::Unknown
+        );
     }
 }

@@ -21,6 +21,7 @@ mod formats;
 pub mod html;
 mod limits;
 pub mod pe;
+pub mod pe_version;
 #[cfg(test)]
 mod testfiles;
 pub mod text;

@@ -72,6 +72,8 @@ struct Layout {
     salign: u32,
     falign: u32,
     size_of_headers: u32,
+    /// The resource directory's RVA, when the header declares one.
+    resources: Option<u32>,
 }
 
 /// What body signatures' offsets need of a PE file.
@@ -81,6 +83,9 @@ pub struct PeInfo {
     pub sections: Vec<Section>,
     /// The entry point's file offset.
     pub entry: u64,
+    /// File offsets of the keys of the version information strings
+    /// (`VI` offsets), sorted; see [`crate::pe_version`].
+    pub version_info: Vec<u64>,
 }
 
 /// The sections of a PE file, or `None` when it is not a valid one.
@@ -110,21 +115,27 @@ pub fn parse(data: &[u8]) -> Option<PeInfo> {
     let headers: &[ImageSectionHeader] = data.read_slice_at(opt + soh, count.into()).ok()?;
     let list = layout_sections(headers, &layout, data.len() as u64)?;
     let entry = entry_offset(&list, &layout, data.len() as u64)?;
+    let version_info = layout
+        .resources
+        .map(|rva| crate::pe_version::keys(data, &list, rva))
+        .unwrap_or_default();
     Some(PeInfo {
         sections: list,
         entry,
+        version_info,
     })
 }
 
 fn read_optional_header(data: &[u8], opt: u64, soh: u64) -> Option<Layout> {
     let magic = data.read_at::<object::U16<LE>>(opt).ok()?.get(LE);
-    let (base, layout, dirs) = if magic == PE32PLUS_MAGIC {
+    let (base, mut layout, dirs) = if magic == PE32PLUS_MAGIC {
         let h: &ImageOptionalHeader64 = data.read_at(opt).ok().filter(|_| soh >= 112)?;
         let l = Layout {
             entry: h.address_of_entry_point.get(LE),
             salign: h.section_alignment.get(LE),
             falign: h.file_alignment.get(LE),
             size_of_headers: h.size_of_headers.get(LE),
+            resources: None,
         };
         (112, l, h.number_of_rva_and_sizes.get(LE))
     } else {
@@ -134,6 +145,7 @@ fn read_optional_header(data: &[u8], opt: u64, soh: u64) -> Option<Layout> {
             salign: h.section_alignment.get(LE),
             falign: h.file_alignment.get(LE),
             size_of_headers: h.size_of_headers.get(LE),
+            resources: None,
         };
         (96, l, h.number_of_rva_and_sizes.get(LE))
     };
@@ -141,7 +153,17 @@ fn read_optional_header(data: &[u8], opt: u64, soh: u64) -> Option<Layout> {
     if soh < base + dir_bytes {
         return None;
     }
-    data.read_bytes_at(opt + base, dir_bytes).ok()?;
+    let dirs_bytes = data.read_bytes_at(opt + base, dir_bytes).ok()?;
+    // Data directory 2: the resources (RVA, size).
+    layout.resources = dirs_bytes
+        .get(16..24)
+        .map(|d| {
+            let rva = u32::from_le_bytes([d[0], d[1], d[2], d[3]]);
+            let size = u32::from_le_bytes([d[4], d[5], d[6], d[7]]);
+            (rva, size)
+        })
+        .filter(|&(rva, size)| rva != 0 && size != 0)
+        .map(|(rva, _)| rva);
     Some(layout)
 }
 

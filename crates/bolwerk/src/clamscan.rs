@@ -191,6 +191,9 @@ impl Printer {
     fn print(&self, out: &mut Output, ev: &Event) {
         let Event::File(f) = ev else { return };
         let p = f.path.display();
+        for w in &f.warnings {
+            eprintln!("WARNING: {p}: {w}");
+        }
         match &f.outcome {
             Outcome::Infected(found) => {
                 for d in found {

@@ -168,6 +168,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
 
 fn print_event(out: &mut Output, args: &ScanArgs, ev: &Event) {
     let Event::File(f) = ev else { return };
+    for w in &f.warnings {
+        eprintln!("WARNING: {}: {w}", f.path.display());
+    }
     if args.json {
         for line in json_lines(f) {
             out.line(&line);

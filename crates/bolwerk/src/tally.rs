@@ -79,6 +79,7 @@ mod tests {
             path: "x".into(),
             size,
             outcome,
+            warnings: Vec::new(),
         })
     }
 

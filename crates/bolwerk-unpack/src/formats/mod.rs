@@ -73,7 +73,7 @@ pub(crate) fn dispatch(
             }
             sfx::read(data, budget, visit)
         }
-        FileType::Unknown => sfx::read(data, budget, visit),
+        t if t.read_as_data() => sfx::read(data, budget, visit),
         _ => Ok(()),
     }
 }

@@ -13,6 +13,7 @@ mod html;
 mod indicators;
 mod inventory;
 mod logical;
+mod official;
 mod testfiles;
 mod text;
 mod update;

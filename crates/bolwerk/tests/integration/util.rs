@@ -154,24 +154,28 @@ pub fn same_lines_as_clamscan(cwd: &Path, args: &[&str]) -> std::collections::BT
 /// the official size, of the kinds in `only`, with signatures planted for
 /// the files in `d/corpus`.
 pub fn gen_clamdb(d: &Dir, scale: &str, only: &str) -> PathBuf {
-    let gen = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
-        .join("../../../shared/tools/gen-clamdb");
-    let db = d.join("db");
-    let made = run(
-        Command::new("python3"),
-        d.path(),
+    let corpus = d.join("corpus");
+    gen_clamdb_with(
+        d,
         &[
-            gen.to_str().unwrap(),
-            db.to_str().unwrap(),
             "--scale",
             scale,
             "--only",
             only,
             "--plant",
-            d.join("corpus").to_str().unwrap(),
+            corpus.to_str().unwrap(),
         ],
-        None,
-    );
+    )
+}
+
+/// A database made by `../shared/tools/gen-clamdb` in `d/db` with `args`.
+pub fn gen_clamdb_with(d: &Dir, args: &[&str]) -> PathBuf {
+    let gen = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+        .join("../../../shared/tools/gen-clamdb");
+    let db = d.join("db");
+    let mut all = vec![gen.to_str().unwrap(), db.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let made = run(Command::new("python3"), d.path(), &all, None);
     assert_eq!(made.code, 0, "{}", made.stderr);
     db
 }
