@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
             entry: Some(4),
             sections: vec![(0, 16), (16, 32)],
             containers: Vec::new(),
+            version_info: vec![4],
         };
         for d in engine.scan(sample, &ctx, &ScanOptions { all_match: true }) {
             let _ = engine.display_name(d.name);

@@ -57,6 +57,8 @@ fuzz_target!(|data: &[u8]| {
         entry: Some(data.len() as u64 / 2),
         sections: vec![(0, data.len() as u64 / 2), (data.len() as u64 / 2, 16)],
         containers: vec!["CL_TYPE_ZIP"],
+        // `VI` offsets: version strings at the start and the middle.
+        version_info: vec![0, data.len() as u64 / 2],
     };
     let all = ScanOptions { all_match: true };
     let _ = engine.scan(data, &ctx, &all);
