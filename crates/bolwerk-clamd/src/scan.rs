@@ -8,7 +8,9 @@
 //! the named path when nothing at all was reported. `SCAN` and
 //! `ALLMATCHSCAN` stop at the first infected file; `MULTISCAN` scans the files it found on several
 //! threads. Files are read, never memory-mapped, so a file truncated
-//! during its scan cannot bring the daemon down.
+//! during its scan cannot bring the daemon down. What a verdict does not
+//! say — that matching was cut short — goes to the log as a warning naming
+//! the file, as clamd logs libclamav's warnings.
 
 use std::fs::File;
 use std::io::{Read, Seek};
@@ -21,6 +23,7 @@ use bolwerk_scan::{FileReport, Outcome, ScanSettings, Scanner};
 use regex::RegexSet;
 
 use crate::database::Generation;
+use crate::log::Log;
 use crate::protocol::reply;
 
 /// Files from this size on are read through [`Scanner::scan_reader`]
@@ -62,6 +65,7 @@ pub struct PathPolicy {
 pub fn scan_path(
     gen: &Generation,
     policy: &PathPolicy,
+    log: &Log,
     root: &Path,
     mode: PathMode,
 ) -> Vec<String> {
@@ -70,6 +74,7 @@ pub fn scan_path(
     let mut walk = Walk {
         scanner: scanner(gen, &settings),
         policy,
+        log,
         stop_at_first: matches!(mode, PathMode::Scan | PathMode::AllMatch),
         collect: (mode == PathMode::Multi).then(Vec::new),
         lines: Vec::new(),
@@ -87,7 +92,7 @@ pub fn scan_path(
     }
     walk.visit(root, 0, true);
     if let Some(files) = walk.collect.take() {
-        walk.lines.extend(scan_many(gen, policy, &files));
+        walk.lines.extend(scan_many(gen, policy, log, &files));
     }
     if walk.lines.is_empty() {
         walk.lines.push(format!("{}: OK", root.display()));
@@ -98,6 +103,7 @@ pub fn scan_path(
 struct Walk<'a> {
     scanner: Scanner,
     policy: &'a PathPolicy,
+    log: &'a Log,
     stop_at_first: bool,
     /// MULTISCAN: files gathered for a parallel scan.
     collect: Option<Vec<PathBuf>>,
@@ -138,6 +144,7 @@ impl Walk<'_> {
                 Some(files) => files.push(p.to_path_buf()),
                 None => {
                     let report = scan_one(&mut self.scanner, p);
+                    log_warnings(self.log, &report);
                     self.record(&report);
                 }
             }
@@ -191,7 +198,7 @@ fn scan_one(scanner: &mut Scanner, p: &Path) -> FileReport {
 
 /// MULTISCAN: files scanned by `policy.threads` threads; lines in
 /// completion order.
-fn scan_many(gen: &Generation, policy: &PathPolicy, files: &[PathBuf]) -> Vec<String> {
+fn scan_many(gen: &Generation, policy: &PathPolicy, log: &Log, files: &[PathBuf]) -> Vec<String> {
     let next = AtomicUsize::new(0);
     let lines = Mutex::new(Vec::new());
     let threads = policy.threads.clamp(1, files.len().max(1));
@@ -202,13 +209,23 @@ fn scan_many(gen: &Generation, policy: &PathPolicy, files: &[PathBuf]) -> Vec<St
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = files.get(i) else { break };
-                    let out = report_lines(&scan_one(&mut scanner, p));
+                    let report = scan_one(&mut scanner, p);
+                    log_warnings(log, &report);
+                    let out = report_lines(&report);
                     lines.lock().unwrap_or_else(|e| e.into_inner()).extend(out);
                 }
             });
         }
     });
     lines.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Log what `r`'s verdict does not say, one line per warning naming the
+/// file.
+fn log_warnings(log: &Log, r: &FileReport) {
+    for w in &r.warnings {
+        log.line(&format!("WARNING: {}: {w}", r.path.display()));
+    }
 }
 
 /// The lines clamd prints for one file met in a walk (none when clean).
@@ -231,11 +248,13 @@ fn report_lines(r: &FileReport) -> Vec<String> {
 pub fn scan_stream(
     gen: &Generation,
     settings: &ScanSettings,
+    log: &Log,
     name: &str,
     data: &mut dyn Read,
 ) -> String {
     let mut scanner = scanner(gen, settings);
     let report = scanner.scan_reader(Path::new(name), data);
+    log_warnings(log, &report);
     match report.outcome {
         Outcome::Infected(found) => format!("{name}: {} FOUND", found[0].name),
         Outcome::Error(msg) => format!("{name}: {}. ERROR", clamd_error(&msg)),
@@ -244,14 +263,14 @@ pub fn scan_stream(
 }
 
 /// Scan the file behind a descriptor passed with FILDES.
-pub fn scan_fd(gen: &Generation, settings: &ScanSettings, fd: OwnedFd) -> String {
+pub fn scan_fd(gen: &Generation, settings: &ScanSettings, log: &Log, fd: OwnedFd) -> String {
     use std::os::fd::AsRawFd;
     let name = format!("fd[{}]", fd.as_raw_fd());
     let mut file = File::from(fd);
     if file.metadata().is_ok_and(|m| m.is_file()) {
         let _ = file.rewind();
     }
-    scan_stream(gen, settings, &name, &mut file)
+    scan_stream(gen, settings, log, &name, &mut file)
 }
 
 /// The INSTREAM reply name.

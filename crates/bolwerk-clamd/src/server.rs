@@ -312,7 +312,7 @@ async fn execute(shared: &Arc<Shared>, job: Job, id: Option<u64>, delim: Delim) 
         Job::Path(mode, path) => {
             let s = shared.clone();
             let lines = pooled(shared, move || {
-                scan_path(&s.db.current(), &s.policy, &path, mode)
+                scan_path(&s.db.current(), &s.policy, &s.log, &path, mode)
             });
             lines.await
         }
@@ -321,7 +321,13 @@ async fn execute(shared: &Arc<Shared>, job: Job, id: Option<u64>, delim: Delim) 
             let line = pooled(shared, move || {
                 let gen = s.db.current();
                 match spool.into_reader() {
-                    Ok(mut r) => vec![scan_stream(&gen, &s.policy.settings, stream_name(), &mut r)],
+                    Ok(mut r) => vec![scan_stream(
+                        &gen,
+                        &s.policy.settings,
+                        &s.log,
+                        stream_name(),
+                        &mut r,
+                    )],
                     Err(e) => vec![format!("{}: {e}. ERROR", stream_name())],
                 }
             });
@@ -330,7 +336,7 @@ async fn execute(shared: &Arc<Shared>, job: Job, id: Option<u64>, delim: Delim) 
         Job::Fd(fd) => {
             let s = shared.clone();
             pooled(shared, move || {
-                vec![scan_fd(&s.db.current(), &s.policy.settings, fd)]
+                vec![scan_fd(&s.db.current(), &s.policy.settings, &s.log, fd)]
             })
             .await
         }

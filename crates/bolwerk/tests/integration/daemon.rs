@@ -135,6 +135,11 @@ impl Daemon {
     fn path(&self) -> &Path {
         &self.socket
     }
+
+    /// What the daemon has written to its `LogFile`.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.join("log")).unwrap_or_default()
+    }
 }
 
 impl Drop for Daemon {
@@ -945,4 +950,50 @@ fn daemon_alert_encrypted_as_clamd() {
             (conf, String::from_utf8_lossy(&got))
         );
     }
+}
+
+/// A scan cut short by the verification budget is never a silent OK: the
+/// daemon logs a warning naming the file for every read path (SCAN,
+/// MULTISCAN, INSTREAM), and with `AlertExceedsMax` answers clamd's
+/// `Heuristics.Limits.Exceeded.MaxScanTime`. The pattern (an atom met at
+/// every byte with a wide gap after it) is one clamscan refuses to load,
+/// so there is no clamd reply to compare with.
+#[test]
+fn daemon_logs_scans_cut_short() {
+    const RUNAWAY: (&str, &str) = ("runaway.ndb", "Test.Runaway:0:*:6161{0-2000}62\n");
+    let files = Dir::new();
+    let data = vec![b'a'; 300_000];
+    let one = files.write("one/a.bin", &data);
+    let many = files.write("many/b.bin", &data);
+    let ours = Daemon::bolwerk_with("", &[RUNAWAY]);
+    let scan = |cmd: &str, p: &Path| {
+        let reply = ours.query(format!("z{cmd} {}\0", p.display()).as_bytes());
+        String::from_utf8_lossy(&reply).into_owned()
+    };
+    crate::eqnice!(format!("{}: OK\0", one.display()), scan("SCAN", &one));
+    crate::eqnice!(
+        format!("{}: OK\0", many.parent().unwrap().display()),
+        scan("MULTISCAN", many.parent().unwrap())
+    );
+    let stream = ours.query(&instream(b"zINSTREAM\0", &data, 4096));
+    crate::eqnice!("stream: OK\0", String::from_utf8_lossy(&stream));
+    let log = ours.log();
+    for name in [
+        one.display().to_string(),
+        many.display().to_string(),
+        "stream".into(),
+    ] {
+        let want = format!("WARNING: {name}: matching cut short by MaxScanTime");
+        assert!(log.contains(&want), "no {want:?} in the log:\n{log}");
+    }
+
+    let alerting = Daemon::bolwerk_with("AlertExceedsMax yes\n", &[RUNAWAY]);
+    let reply = alerting.query(format!("zSCAN {}\0", one.display()).as_bytes());
+    crate::eqnice!(
+        format!(
+            "{}: Heuristics.Limits.Exceeded.MaxScanTime FOUND\0",
+            one.display()
+        ),
+        String::from_utf8_lossy(&reply)
+    );
 }
