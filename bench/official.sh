@@ -24,7 +24,10 @@
 #   3. the same, bolwerk with all threads (clamscan in its column again);
 #   4. main.ldb alone over FEW, --allmatch;
 #   5. real-derived 300k: load + scan one tiny file;
-#   6. real-derived 300k: FEW with --allmatch.
+#   6. real-derived 300k: FEW with --allmatch;
+#   7. official scale: the 300k with the hash bulk of `gen-clamdb --scale
+#      1.0 --like OFFICIAL` (7.2M signatures: .hdb, .hsb, .mdb, .ndb,
+#      .ldb), load + scan one tiny file.
 # No size limits (--max-filesize=0 --max-scansize=0). The distinct FOUND
 # lines of both tools are compared row by row; a difference is printed as a
 # **Warning** below the table (clamscan --allmatch repeats a line once per
@@ -73,6 +76,12 @@ if [[ ! -f $LIKE/synth.ldb ]]; then
     log "generating the real-derived set in $LIKE (cached) ..."
     rm -rf "$LIKE"
     python3 "$GEN" "$LIKE" --scale 1.0 --only ndb,ldb --like "$OFFICIAL" >&2
+fi
+ALL=$BENCH_DATA/like-all-1.0
+if [[ ! -f $ALL/synth.mdb ]]; then
+    log "generating the official-scale set with its hash bulk in $ALL (cached) ..."
+    rm -rf "$ALL"
+    python3 "$GEN" "$ALL" --scale 1.0 --like "$OFFICIAL" >&2
 fi
 FEW=$BENCH_DATA/few$(printf '%s' "$CORPUS" | tr '/' '-')
 if [[ ! -f $FEW.complete ]]; then
@@ -126,7 +135,7 @@ row() {
 }
 
 log "warming the engine images (unmeasured) ..."
-for db in "$OFFICIAL" "$LIKE" "$ONLY_LDB"; do
+for db in "$OFFICIAL" "$LIKE" "$ONLY_LDB" "$ALL"; do
     "$BOLWERK" clamscan --no-builtin --no-summary -d "$db" "$TINY" >/dev/null
 done
 
@@ -146,13 +155,15 @@ row "5. real-derived 300k: load + scan 1 tiny file" \
 row "6. real-derived 300k: FEW, --allmatch, 1 thread" \
     --no-summary --allmatch "${NOLIMIT[@]}" -d "$LIKE" "$FEW" -- \
     --no-summary --allmatch "${NOLIMIT[@]}" --threads 1 -d "$LIKE" "$FEW"
+row "7. official scale, 7.2M with the hash bulk: load + scan 1 tiny file" \
+    --no-summary -d "$ALL" "$TINY" -- --no-summary -d "$ALL" "$TINY"
 
 echo "| task | clamscan wall (s) | clamscan peak RSS (MiB) | bolwerk wall (s) | bolwerk peak RSS (MiB) | speed-up | RSS ratio | distinct FOUND lines |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM. Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Load average at start: $LOAD_AT_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg). $(clamscan --version | cut -d/ -f1) vs bolwerk $("$BOLWERK" --version | awk '{print $2}')."
-echo "CORPUS: $CORPUS ($(files_of "$CORPUS") files, $(awk -v b="$CORPUS_BYTES" 'BEGIN {printf "%.0f MB", b / 1e6}')). FEW: $(files_of "$FEW") files, $(awk -v b="$FEW_BYTES" 'BEGIN {printf "%.0f MB", b / 1e6}'), every third file above 1 MB of CORPUS. Official: $(cat "$OFFICIAL"/*.?db "$OFFICIAL"/*.hsb "$OFFICIAL"/*.fp | wc -l) lines; real-derived: $(cat "$LIKE"/synth.* | wc -l) signatures."
+echo "CORPUS: $CORPUS ($(files_of "$CORPUS") files, $(awk -v b="$CORPUS_BYTES" 'BEGIN {printf "%.0f MB", b / 1e6}')). FEW: $(files_of "$FEW") files, $(awk -v b="$FEW_BYTES" 'BEGIN {printf "%.0f MB", b / 1e6}'), every third file above 1 MB of CORPUS. Official: $(cat "$OFFICIAL"/*.?db "$OFFICIAL"/*.hsb "$OFFICIAL"/*.fp | wc -l) lines; real-derived: $(cat "$LIKE"/synth.* | wc -l) signatures; with the hash bulk: $(cat "$ALL"/synth.* | wc -l)."
 echo "Median wall time of $RUNS runs; RSS is the maximum over runs. speed-up = clamscan wall / bolwerk wall; RSS ratio = clamscan RSS / bolwerk RSS (above 1: bolwerk is faster / uses less). No size limits. bolwerk maps its cached engine image."
 echo "Command: \`RUNS=$RUNS CORPUS=$CORPUS bench/official.sh\`"
 for w in "${WARNINGS[@]}"; do

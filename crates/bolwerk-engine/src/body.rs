@@ -24,6 +24,12 @@ use std::collections::{HashMap, HashSet};
 
 use bolwerk_sigs::{Anchor, BodySig, Boundary, ByteMatch, NameId, Offset, Token};
 
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+
+use crate::flat::{encode_records, Flat, Records};
 use crate::prefilter::Prefilter;
 use crate::verify::{verify, Matched, Memo, Plan, Work};
 
@@ -45,7 +51,7 @@ pub struct ObjectContext {
 }
 
 /// Who a compiled pattern belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Owner {
     /// A body signature: one match names it.
     Body(NameId),
@@ -147,9 +153,62 @@ struct Compiled {
     literal: Option<usize>,
 }
 
+/// A compiled pattern as an image stores it.
+#[derive(Serialize, Deserialize)]
+struct Stored<'a> {
+    offset: Offset,
+    target: u8,
+    owner: Owner,
+    prefix: (u64, u64),
+    literal: Option<u64>,
+    /// The plan: tokens, the atom's run token, its start and length.
+    #[serde(borrow)]
+    tokens: std::borrow::Cow<'a, [Token]>,
+    atom: (u32, u32, u32),
+}
+
+impl Compiled {
+    fn encode(&self) -> Vec<u8> {
+        let (tokens, token, at, atom) = self.plan.parts();
+        let stored = Stored {
+            offset: self.offset,
+            target: self.target,
+            owner: self.owner,
+            prefix: self.prefix,
+            literal: self.literal.map(|l| l as u64),
+            tokens: std::borrow::Cow::Borrowed(tokens),
+            atom: (token, at, atom),
+        };
+        postcard::to_stdvec(&stored).expect("plain data serialises")
+    }
+
+    /// A pattern read back from an image; `None` when the bytes are not
+    /// one [`Compiled::encode`] writes.
+    fn decode(bytes: &[u8], _: u32) -> Option<Compiled> {
+        let s: Stored<'_> = postcard::from_bytes(bytes).ok()?;
+        let (token, at, atom) = s.atom;
+        Some(Compiled {
+            plan: Plan::checked(s.tokens.into_owned(), token, at, atom)?,
+            offset: s.offset,
+            target: s.target,
+            owner: s.owner,
+            prefix: s.prefix,
+            literal: s.literal.and_then(|l| usize::try_from(l).ok()),
+        })
+    }
+}
+
+/// The image sections of a body matcher (see [`BodyMatcher::sections`]).
+pub(crate) struct Sections {
+    pub(crate) index: Vec<u8>,
+    pub(crate) blob: Vec<u8>,
+    pub(crate) first: Vec<u8>,
+    pub(crate) late: Vec<u8>,
+}
+
 /// The compiled patterns.
 pub(crate) struct BodyMatcher {
-    sigs: Vec<Compiled>,
+    sigs: Records<Compiled>,
     /// The atoms of the first pass.
     prefilter: Prefilter,
     /// The atoms of deferred subsignatures: a second pass over an object
@@ -219,7 +278,7 @@ impl BodyMatcher {
         let mut covers: Vec<(u32, Vec<u8>)> = covers.into_iter().collect();
         covers.sort_unstable();
         let m = BodyMatcher {
-            sigs,
+            sigs: Records::Built(sigs),
             prefilter: first,
             late,
             covers,
@@ -232,9 +291,53 @@ impl BodyMatcher {
         self.sigs.len()
     }
 
-    /// Bytes of the prefilter's tables.
+    /// Bytes of the prefilters' tables and the patterns' index held in
+    /// memory.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.prefilter.heap_bytes() + self.late.heap_bytes()
+        self.prefilter.heap_bytes() + self.late.heap_bytes() + self.sigs.heap_bytes()
+    }
+
+    /// The cover subsignatures of the signatures with deferred ones.
+    pub(crate) fn covers(&self) -> &[(u32, Vec<u8>)] {
+        &self.covers
+    }
+
+    /// The matcher as image sections: the patterns (an index and a blob,
+    /// see [`crate::flat::Records`]) and the two prefilters.
+    pub(crate) fn sections(&self) -> std::io::Result<Sections> {
+        let records =
+            (0..self.sigs.len()).map(|i| self.sigs.get(i).map_or_else(Vec::new, Compiled::encode));
+        let (index, blob) = encode_records(records);
+        let (mut first, mut late) = (Vec::new(), Vec::new());
+        self.prefilter.write_to(&mut first)?;
+        self.late.write_to(&mut late)?;
+        Ok(Sections {
+            index,
+            blob,
+            first,
+            late,
+        })
+    }
+
+    /// The matcher stored in `map` at the given (offset, length) ranges of
+    /// [`BodyMatcher::sections`], with `covers`: the prefilters used in
+    /// place, each pattern decoded when it is first a candidate.
+    pub(crate) fn mapped(
+        map: &Arc<Mmap>,
+        [index, blob, first, late]: [(usize, usize); 4],
+        covers: Vec<(u32, Vec<u8>)>,
+    ) -> Result<BodyMatcher, String> {
+        let flat = |(at, len): (usize, usize)| {
+            Flat::mapped(map, at, len).ok_or_else(|| "pattern table past the end".to_string())
+        };
+        let sigs = Records::mapped(flat(index)?, flat(blob)?, Compiled::decode)
+            .ok_or("pattern index malformed")?;
+        Ok(BodyMatcher {
+            sigs,
+            prefilter: Prefilter::mapped(map, first.0, first.1)?,
+            late: Prefilter::mapped(map, late.0, late.1)?,
+            covers,
+        })
     }
 
     /// Every body signature that matches `data` (stopping after the first
@@ -253,7 +356,7 @@ impl BodyMatcher {
             active: None,
         };
         let stopped = self.prefilter.scan(data, ctx.target, |pos, owners| {
-            for &s in owners {
+            for s in owners.iter() {
                 if pass.candidate(s, pos) && !all {
                     return true;
                 }
@@ -293,7 +396,7 @@ impl BodyMatcher {
         pass.active = Some(active);
         let data = pass.data;
         self.late.scan(data, pass.ctx.target, |pos, owners| {
-            for &s in owners {
+            for s in owners.iter() {
                 pass.candidate(s, pos);
             }
             pass.work.exhausted
@@ -326,7 +429,9 @@ impl Pass<'_> {
     /// signature was found.
     fn candidate(&mut self, s: u32, pos: usize) -> bool {
         let m = self.m;
-        let c = &m.sigs[s as usize];
+        let Some(c) = m.sigs.get(s as usize) else {
+            return false;
+        };
         match (c.owner, &self.active) {
             (Owner::Body(_), _) if self.seen.contains(&s) => return false,
             (Owner::Sub { lsig, .. }, Some(active)) if !active.contains(&lsig) => return false,
@@ -404,7 +509,7 @@ impl Pass<'_> {
         let mut matched = match c.literal {
             Some(len) => Matched {
                 starts: vec![(pos, pos)],
-                ends: vec![(pos + len, pos + len)],
+                ends: vec![(pos.saturating_add(len), pos.saturating_add(len))],
             },
             None => verify(
                 &c.plan,

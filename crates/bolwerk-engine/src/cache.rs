@@ -214,12 +214,15 @@ pub fn compile_image(req: &Request, output: &Path) -> std::io::Result<CompiledIm
     fs::create_dir_all(dir)?;
     let mut spill = crate::spill::Spiller::beside(output)?;
     let (loader, mut errors) = loader(req);
-    let (set, diags) = loader.finish_spilled(&mut spill)?;
+    let (mut set, diags) = loader.finish_spilled(&mut spill)?;
     let warnings = sort_diagnostics(diags, &mut errors);
-    let meta = crate::compiled::encode_meta(&set, &warnings);
-    spill.write_image(output, &meta)?;
+    let signatures = set.known_signatures();
+    let matchers = crate::Matchers::compile(&mut set, true);
+    let sections = crate::compiled::matcher_sections(&matchers, &set.sources, &warnings)?;
+    drop(matchers);
+    spill.write_image(output, &sections)?;
     Ok(CompiledImage {
-        signatures: set.known_signatures(),
+        signatures,
         sources: set.sources.len(),
         warnings,
         errors,

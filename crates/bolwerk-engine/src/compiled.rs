@@ -4,9 +4,13 @@
 //! The bulk of a database — millions of hash records and their names — is
 //! laid out flat, so opening an image is a header check and a `mmap`; a
 //! scan then touches only the pages its lookups need, and processes that
-//! map the same image share its pages. Body and logical signatures are
-//! stored serialised and their automata rebuilt on open (they are a small
-//! part of a database).
+//! map the same image share its pages. The body matcher's prefilters are
+//! stored as the flat tables it scans with and used in place; its
+//! compiled patterns and the logical signatures are stored as records
+//! (an index of offsets and a blob, see `flat`) each decoded the first
+//! time a scan needs it. Opening an image therefore compiles nothing: its
+//! cost is the header, the checksum and a few small tables, whatever the
+//! number of signatures.
 //!
 //! Layout (all integers little endian):
 //!
@@ -22,14 +26,21 @@
 //!
 //! Sections: the nine hash tables (whole file, PE section, allow list; MD5,
 //! SHA-1, SHA-256), the name offsets (u32 per name, plus the end) and name
-//! bytes, and the metadata (sources, load statistics, body, logical and
-//! container metadata signatures, load diagnostics; serialised with
-//! `postcard`).
+//! bytes, the metadata (sources, load statistics, container metadata
+//! signatures, file type rules, the cover subsignatures of deferring
+//! logical signatures, the logical signatures evaluated for every object,
+//! handler types, load diagnostics; serialised with `postcard`), the body
+//! matcher's patterns (index and blob) and its two prefilters, and the
+//! logical signatures (index and blob; each as loaded, without the tokens
+//! of its pattern subsignatures, which the body matcher holds).
 //!
 //! An image is untrusted input like any database: a wrong magic, version,
 //! length or checksum is refused with the reason (the caller rebuilds), and
 //! every access is bounds-checked, so even a forged image that passes the
-//! checksum can give wrong answers but not unsafety. The one assumption of
+//! checksum can give wrong answers but not unsafety: sizes are checked
+//! against each other on open, probes of the prefilter's hash table end
+//! after one round, and a pattern or logical signature whose record does
+//! not decode to what the compiler makes is never matched. The one assumption of
 //! the mapping is that the file is not truncated while mapped: images are
 //! written aside and renamed into place, never rewritten.
 
@@ -38,10 +49,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use bolwerk_sigs::{
-    BodySig, ContainerSig, DbKind, FtmRule, LoadStats, LogicalSig, NameId, Names, SignatureSet,
-    Source,
-};
+use bolwerk_sigs::{ContainerSig, DbKind, FtmRule, LoadStats, NameId, Names, Source};
 use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +57,7 @@ use crate::hashindex::{stride, HashIndex, HashIndex3};
 
 const MAGIC: &[u8; 8] = b"BWDB\0\r\n\x1a";
 /// Format version; bumped on any layout change.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 const HEADER: usize = 64;
 const DIR_ENTRY: usize = 24;
 
@@ -57,6 +65,9 @@ const DIR_ENTRY: usize = 24;
 pub(crate) const NAMES_OFFSETS: u32 = 10;
 pub(crate) const NAMES_BYTES: u32 = 11;
 pub(crate) const META: u32 = 12;
+/// The body matcher: pattern index and blob, first and late prefilter;
+/// the logical signatures: index and blob.
+const MATCHERS: [u32; 6] = [13, 14, 15, 16, 17, 18];
 
 /// Why an image was refused.
 #[derive(Debug)]
@@ -90,15 +101,21 @@ fn invalid(why: impl Into<String>) -> ImageError {
 
 /// What is stored besides the tables.
 #[derive(Serialize, Deserialize)]
-pub(crate) struct Meta {
+pub(crate) struct MatcherMeta {
     pub(crate) sources: Vec<StoredSource>,
+    /// The statistics after compiling (signatures that cannot be matched
+    /// counted as unsupported), and the signatures that can.
     pub(crate) stats: StoredStats,
-    pub(crate) bodies: Vec<BodySig>,
-    pub(crate) logical: Vec<LogicalSig>,
+    pub(crate) known: u64,
     pub(crate) containers: Vec<ContainerSig>,
     pub(crate) file_types: Vec<FtmRule>,
     /// Load diagnostics, shown again whenever the image is used.
     pub(crate) notes: Vec<String>,
+    /// The body matcher's deferring signatures and their covers.
+    pub(crate) covers: Vec<(u32, Vec<u8>)>,
+    /// Logical signatures evaluated for every object, and handler types.
+    pub(crate) always: Vec<u32>,
+    pub(crate) handlers: Vec<(NameId, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -236,32 +253,75 @@ impl NameTable {
 pub(crate) struct Image {
     pub(crate) tables: [HashIndex3; 3],
     pub(crate) names: NameTable,
-    pub(crate) meta: Meta,
+    /// Taken by the engine as it is assembled.
+    pub(crate) meta: Option<MatcherMeta>,
+    pub(crate) map: Arc<Mmap>,
+    /// (offset, length) of the [`MATCHERS`] sections.
+    pub(crate) matchers: [(usize, usize); 6],
 }
 
-/// The serialised metadata of `set` (all but its hash records and names)
-/// with the load diagnostics `notes`.
-pub(crate) fn encode_meta(set: &SignatureSet, notes: &[String]) -> Vec<u8> {
-    let meta = Meta {
-        sources: set.sources.iter().map(Into::into).collect(),
-        stats: (&set.stats).into(),
-        bodies: set.bodies.clone(),
-        logical: set.logical.clone(),
-        containers: set.container_sigs.clone(),
-        file_types: set.file_types.clone(),
+/// The encoded sections of an engine's matchers and metadata.
+pub(crate) struct MatcherSections {
+    body: crate::body::Sections,
+    logical: (Vec<u8>, Vec<u8>),
+    meta: Vec<u8>,
+}
+
+/// Encode `m` (compiled with `keep`), the `sources` and the load
+/// diagnostics `notes` as image sections.
+pub(crate) fn matcher_sections(
+    m: &crate::Matchers,
+    sources: &[Source],
+    notes: &[String],
+) -> std::io::Result<MatcherSections> {
+    let (containers, file_types) = m
+        .stored
+        .clone()
+        .ok_or_else(|| std::io::Error::other("matchers compiled without keep"))?;
+    let (always, handlers) = m.logical.always_and_handlers();
+    let meta = MatcherMeta {
+        sources: sources.iter().map(Into::into).collect(),
+        stats: (&m.stats).into(),
+        known: m.known,
+        containers,
+        file_types,
         notes: notes.to_vec(),
+        covers: m.bodies.covers().to_vec(),
+        always,
+        handlers,
     };
-    postcard::to_stdvec(&meta).expect("plain data serialises")
+    Ok(MatcherSections {
+        body: m.bodies.sections()?,
+        logical: m.logical.sections(),
+        meta: postcard::to_stdvec(&meta).expect("plain data serialises"),
+    })
+}
+
+/// Write the metadata and matcher sections.
+pub(crate) fn write_matchers(w: &mut ImageWriter, s: &MatcherSections) -> std::io::Result<()> {
+    w.section(META, |w| w.write_all(&s.meta))?;
+    let parts: [&[u8]; 6] = [
+        &s.body.index,
+        &s.body.blob,
+        &s.body.first,
+        &s.body.late,
+        &s.logical.0,
+        &s.logical.1,
+    ];
+    for (id, bytes) in MATCHERS.into_iter().zip(parts) {
+        w.section(id, |w| w.write_all(bytes))?;
+    }
+    Ok(())
 }
 
 /// Write an image of `tables` (file, section, allow), `names` and the
-/// encoded metadata to `path`: streamed to a file beside it (no section is
+/// encoded matchers to `path`: streamed to a file beside it (no section is
 /// held in memory twice), synced, then renamed into place.
 pub(crate) fn write(
     path: &Path,
     tables: [&HashIndex3; 3],
     names: &NameTable,
-    meta: &[u8],
+    matchers: &MatcherSections,
 ) -> std::io::Result<()> {
     let mut w = ImageWriter::create(path)?;
     for (t, table) in tables.iter().enumerate() {
@@ -286,7 +346,7 @@ pub(crate) fn write(
     w.section(NAMES_BYTES, |w| {
         (0..names.len()).try_for_each(|i| w.write_all(names.get(NameId(i as u32)).as_bytes()))
     })?;
-    w.section(META, |w| w.write_all(meta))?;
+    write_matchers(&mut w, matchers)?;
     w.finish()
 }
 
@@ -303,8 +363,9 @@ pub(crate) struct ImageWriter {
     sections: Vec<(u32, u64, u64)>,
 }
 
-/// Sections an image has: nine tables, two of names, the metadata.
-const SECTIONS: usize = 12;
+/// Sections an image has: nine tables, two of names, the metadata, four
+/// of the body matcher and two of the logical signatures.
+const SECTIONS: usize = 18;
 
 impl ImageWriter {
     /// Start an image for `path`.
@@ -486,12 +547,18 @@ pub(crate) fn open(path: &Path) -> Result<Image, ImageError> {
         bytes: find(NAMES_BYTES)?,
     };
     let (at, n) = find(META)?;
-    let meta: Meta =
+    let meta: MatcherMeta =
         postcard::from_bytes(&map[at..at + n]).map_err(|e| invalid(format!("metadata: {e}")))?;
+    let mut matchers = [(0, 0); 6];
+    for (slot, id) in matchers.iter_mut().zip(MATCHERS) {
+        *slot = find(id)?;
+    }
     Ok(Image {
         tables,
         names,
-        meta,
+        meta: Some(meta),
+        map,
+        matchers,
     })
 }
 

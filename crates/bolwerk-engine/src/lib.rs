@@ -34,6 +34,7 @@ pub mod compiled;
 mod container;
 mod digests;
 mod filetypes;
+mod flat;
 mod hashindex;
 mod logical;
 mod prefilter;
@@ -46,9 +47,7 @@ pub use container::Member;
 
 use std::path::Path;
 
-use bolwerk_sigs::{
-    note, BodySig, ContainerSig, FtmRule, LoadStats, LogicalSig, NameId, SignatureSet, Source,
-};
+use bolwerk_sigs::{note, ContainerSig, FtmRule, LoadStats, NameId, SignatureSet, Source};
 
 use crate::body::{BodyMatcher, Owner, Pattern};
 use crate::compiled::{ImageError, NameTable};
@@ -135,7 +134,6 @@ struct Parts {
     sources: Vec<Source>,
     /// Whole-file, PE section and allow-list hashes.
     tables: [HashIndex3; 3],
-    stats: LoadStats,
 }
 
 /// Sections larger than this are not hashed (ClamAV's allocation cap).
@@ -164,93 +162,50 @@ pub struct Engine {
     known: u64,
 }
 
-impl Engine {
-    /// Compile a signature set.
-    pub fn build(set: SignatureSet) -> Engine {
-        let ((file, section), allow) = rayon::join(
-            || {
-                rayon::join(
-                    || HashIndex3::build(set.file_hashes),
-                    || HashIndex3::build(set.section_hashes),
-                )
-            },
-            || HashIndex3::build(set.allow),
-        );
-        let parts = Parts {
-            names: NameTable::Arena(set.names),
-            sources: set.sources,
-            tables: [file, section, allow],
-            stats: set.stats,
-        };
-        Engine::assemble(
-            parts,
-            set.bodies,
-            set.logical,
-            set.container_sigs,
-            &set.file_types,
-        )
+/// An engine's parts besides its hash tables and names: what is compiled
+/// from the body, logical, container metadata and file type signatures,
+/// with the load statistics those signatures change.
+pub(crate) struct Matchers {
+    pub(crate) bodies: BodyMatcher,
+    pub(crate) logical: LogicalMatcher,
+    containers: ContainerMatcher,
+    file_types: FileTypeRules,
+    pub(crate) stats: LoadStats,
+    pub(crate) known: u64,
+    /// Kept when an image is to be written: the container signatures and
+    /// file type rules as loaded (they are compiled again on open; there
+    /// are few).
+    pub(crate) stored: Option<(Vec<ContainerSig>, Vec<FtmRule>)>,
+}
+
+impl Matchers {
+    /// Drop what was kept for an image once it is encoded.
+    fn forget_stored(&mut self) {
+        self.stored = None;
+        self.logical.forget_stored();
     }
 
-    /// Compile a signature set and write it to `path` as an image that
-    /// [`Engine::open`] maps; `notes` (load diagnostics) are stored with it.
-    /// The engine is returned whether or not the image could be written.
-    pub fn compile(
-        set: SignatureSet,
-        notes: &[String],
-        path: &Path,
-    ) -> (Engine, std::io::Result<()>) {
-        let meta = compiled::encode_meta(&set, notes);
-        let engine = Engine::build(set);
-        let tables = [&engine.file, &engine.section, &engine.allow];
-        let written = compiled::write(path, tables, &engine.names, &meta);
-        (engine, written)
-    }
-
-    /// Map an image written by [`Engine::compile`]; returns the engine and
-    /// the load diagnostics stored with it.
-    pub fn open(path: &Path) -> Result<(Engine, Vec<String>), ImageError> {
-        let image = compiled::open(path)?;
-        let meta = image.meta;
-        let sources = meta
-            .sources
-            .into_iter()
-            .map(|s| s.restore())
-            .collect::<Result<Vec<_>, _>>()?;
-        let parts = Parts {
-            names: image.names,
-            sources,
-            tables: image.tables,
-            stats: meta.stats.restore(),
-        };
-        let engine = Engine::assemble(
-            parts,
-            meta.bodies,
-            meta.logical,
-            meta.containers,
-            &meta.file_types,
-        );
-        Ok((engine, meta.notes))
-    }
-
-    /// The engine from its tables and its body, logical and container
-    /// metadata signatures.
-    fn assemble(
-        parts: Parts,
-        bodies: Vec<BodySig>,
-        logical: Vec<LogicalSig>,
-        containers: Vec<ContainerSig>,
-        file_types: &[FtmRule],
-    ) -> Engine {
-        let mut known = parts
+    /// Compile the body, logical, container and file type signatures of
+    /// `set` (taking them out of it); with `keep`, what an image stores is
+    /// kept too.
+    pub(crate) fn compile(set: &mut SignatureSet, keep: bool) -> Matchers {
+        let mut known = set
             .sources
             .iter()
             .fold(0u64, |n, s| n.saturating_add(s.loaded));
-        let (logical, sub_patterns, refused) = LogicalMatcher::build(logical);
-        let mut patterns: Vec<Pattern> = bodies.into_iter().map(Pattern::from).collect();
+        let containers = std::mem::take(&mut set.container_sigs);
+        let file_types = std::mem::take(&mut set.file_types);
+        let stored = keep.then(|| (containers.clone(), file_types.clone()));
+        let (logical, sub_patterns, refused) =
+            LogicalMatcher::build(std::mem::take(&mut set.logical), keep);
+        let mut patterns: Vec<Pattern> = std::mem::take(&mut set.bodies)
+            .into_iter()
+            .map(Pattern::from)
+            .collect();
         patterns.extend(sub_patterns);
         let (bodies, unmatchable) =
             BodyMatcher::build_deferring(patterns, |owners, scores| logical.defer(owners, scores));
-        let mut stats = parts.stats;
+        let mut stats = set.stats.clone();
         let mut skip = |what: &'static str, n: u64| {
             if n > 0 {
                 known = known.saturating_sub(n);
@@ -265,6 +220,108 @@ impl Engine {
         skip(note::LDB_PCRE, refused.len() as u64);
         let (containers, too_large) = ContainerMatcher::build(containers);
         skip(note::CDB_NAME_TOO_LARGE, too_large);
+        Matchers {
+            bodies,
+            logical,
+            containers,
+            file_types: FileTypeRules::build(&file_types),
+            stats,
+            known,
+            stored,
+        }
+    }
+
+    /// The matchers of a mapped image: the patterns and prefilters used
+    /// where they are mapped, each pattern and logical signature decoded
+    /// when an object first needs it.
+    fn open(image: &compiled::Image, meta: compiled::MatcherMeta) -> Result<Matchers, ImageError> {
+        let invalid = |why: String| ImageError::Invalid(why);
+        let [index, blob, first, late, lindex, lblob] = image.matchers;
+        let bodies = BodyMatcher::mapped(&image.map, [index, blob, first, late], meta.covers)
+            .map_err(invalid)?;
+        let flat = |(at, len)| flat::Flat::mapped(&image.map, at, len);
+        let logical = flat(lindex)
+            .zip(flat(lblob))
+            .and_then(|(i, b)| LogicalMatcher::mapped(i, b, meta.always, meta.handlers))
+            .ok_or_else(|| invalid("logical signature index malformed".into()))?;
+        let (containers, _) = ContainerMatcher::build(meta.containers);
+        Ok(Matchers {
+            bodies,
+            logical,
+            containers,
+            file_types: FileTypeRules::build(&meta.file_types),
+            stats: meta.stats.restore(),
+            known: meta.known,
+            stored: None,
+        })
+    }
+}
+
+impl Engine {
+    /// Compile a signature set.
+    pub fn build(mut set: SignatureSet) -> Engine {
+        let matchers = Matchers::compile(&mut set, false);
+        Engine::with_tables(set, matchers)
+    }
+
+    /// The engine of `matchers` and the hash tables and names of `set`.
+    fn with_tables(set: SignatureSet, matchers: Matchers) -> Engine {
+        let ((file, section), allow) = rayon::join(
+            || {
+                rayon::join(
+                    || HashIndex3::build(set.file_hashes),
+                    || HashIndex3::build(set.section_hashes),
+                )
+            },
+            || HashIndex3::build(set.allow),
+        );
+        let parts = Parts {
+            names: NameTable::Arena(set.names),
+            sources: set.sources,
+            tables: [file, section, allow],
+        };
+        Engine::assemble(parts, matchers)
+    }
+
+    /// Compile a signature set and write it to `path` as an image that
+    /// [`Engine::open`] maps; `notes` (load diagnostics) are stored with it.
+    /// The engine is returned whether or not the image could be written.
+    pub fn compile(
+        mut set: SignatureSet,
+        notes: &[String],
+        path: &Path,
+    ) -> (Engine, std::io::Result<()>) {
+        let mut matchers = Matchers::compile(&mut set, true);
+        let sections = compiled::matcher_sections(&matchers, &set.sources, notes);
+        matchers.forget_stored();
+        let engine = Engine::with_tables(set, matchers);
+        let tables = [&engine.file, &engine.section, &engine.allow];
+        let written = sections.and_then(|m| compiled::write(path, tables, &engine.names, &m));
+        (engine, written)
+    }
+
+    /// Map an image written by [`Engine::compile`]; returns the engine and
+    /// the load diagnostics stored with it. Nothing is compiled: the
+    /// tables are used where they are mapped.
+    pub fn open(path: &Path) -> Result<(Engine, Vec<String>), ImageError> {
+        let mut image = compiled::open(path)?;
+        let mut meta = image.meta.take().expect("read by open");
+        let sources = std::mem::take(&mut meta.sources)
+            .into_iter()
+            .map(|s| s.restore())
+            .collect::<Result<Vec<_>, _>>()?;
+        let notes = std::mem::take(&mut meta.notes);
+        let matchers = Matchers::open(&image, meta)?;
+        let parts = Parts {
+            names: image.names,
+            sources,
+            tables: image.tables,
+        };
+        Ok((Engine::assemble(parts, matchers), notes))
+    }
+
+    /// The engine from its tables and matchers.
+    fn assemble(parts: Parts, m: Matchers) -> Engine {
         let [file, section, allow] = parts.tables;
         Engine {
             names: parts.names,
@@ -272,12 +329,12 @@ impl Engine {
             file,
             section,
             allow,
-            bodies,
-            logical,
-            containers,
-            file_types: FileTypeRules::build(file_types),
-            stats,
-            known,
+            bodies: m.bodies,
+            logical: m.logical,
+            containers: m.containers,
+            file_types: m.file_types,
+            stats: m.stats,
+            known: m.known,
         }
     }
 
@@ -768,5 +825,36 @@ mod tests {
         foreign[8] = 99;
         assert!(damaged("version", &foreign).contains("version"));
         assert!(damaged("text", &b"not an engine at all, just text. ".repeat(4)).contains("magic"));
+        forged_images_never_panic(&bytes, dir.path(), &data, &ctx);
+    }
+
+    /// A forged image: each byte after the header changed in turn, the
+    /// checksum made right again. Opening either refuses it or gives an
+    /// engine whose scans end without a panic (answers may be wrong).
+    fn forged_images_never_panic(image: &[u8], dir: &Path, data: &[u8], ctx: &ObjectContext) {
+        let p = dir.join("forged.bwdb");
+        let all = ScanOptions { all_match: true };
+        let (mut opened, mut refused) = (0, 0);
+        for i in 64..image.len() {
+            // Small changes (counts, offsets off by one) and large ones.
+            let flip = if i % 2 == 0 { 0x01u8 } else { 0xff };
+            let mut forged = image.to_vec();
+            forged[i] ^= flip;
+            let crc = crc32fast::hash(&forged[64..]);
+            forged[24..28].copy_from_slice(&crc.to_le_bytes());
+            std::fs::write(&p, &forged).unwrap();
+            match Engine::open(&p) {
+                Ok((e, _)) => {
+                    opened += 1;
+                    e.scan(EICAR, &none(), &all);
+                    e.scan(data, ctx, &all);
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(
+            opened > 0 && refused > 0,
+            "{opened} opened, {refused} refused"
+        );
     }
 }

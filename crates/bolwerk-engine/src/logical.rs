@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use pcre2::bytes::{Regex, RegexBuilder};
 
 use crate::body::{start_range, BodyHits, ObjectContext, Owner, Pattern, SubHits};
+use crate::flat::{encode_records, Flat, Records};
 
 /// Most matches a global (`g`) PCRE subsignature counts.
 pub const MAX_PCRE_MATCHES: u32 = 4096;
@@ -55,14 +56,43 @@ struct Macro {
 }
 
 /// The compiled logical signatures.
-#[derive(Default)]
 pub(crate) struct LogicalMatcher {
-    sigs: Vec<Compiled>,
+    sigs: Records<Compiled>,
     /// Signatures whose expression can hold with no pattern matched:
     /// evaluated for every object.
     always: Vec<u32>,
     /// The `HandlerType` of the signatures that have one.
     handlers: std::collections::HashMap<NameId, String>,
+    /// When an image is to be written: each compiled signature as the
+    /// image stores it (see [`LogicalMatcher::sections`]).
+    stored: Vec<Vec<u8>>,
+}
+
+/// A logical signature as an image stores it: as loaded, without the
+/// tokens of its pattern subsignatures (the body matcher holds those).
+fn stored_form(sig: &LogicalSig) -> Vec<u8> {
+    let mut sig = sig.clone();
+    for sub in &mut sig.subsigs {
+        if let SubSig::Body { variants, .. } = sub {
+            variants.clear();
+        }
+    }
+    postcard::to_stdvec(&sig).expect("plain data serialises")
+}
+
+/// A logical signature read back from an image and compiled (its PCRE
+/// subsignatures too); `None` when the bytes are not one
+/// [`stored_form`] writes, or no longer compile.
+fn decode(bytes: &[u8], index: u32) -> Option<Compiled> {
+    let sig: LogicalSig = postcard::from_bytes(bytes).ok()?;
+    let c = compile(sig, index, &mut Vec::new()).ok()?;
+    let sound = c
+        .macros
+        .iter()
+        .all(|m| (1..c.subsigs).contains(&usize::from(m.sub)))
+        && c.compares.iter().all(|(i, _)| usize::from(*i) < c.subsigs)
+        && c.pcre.iter().all(|p| usize::from(p.sub) < c.subsigs);
+    sound.then_some(c)
 }
 
 impl std::fmt::Debug for LogicalMatcher {
@@ -80,20 +110,33 @@ pub(crate) enum Refused {
 impl LogicalMatcher {
     /// Compile: the matcher, the patterns for the body pass, and the
     /// signatures refused.
-    pub(crate) fn build(sigs: Vec<LogicalSig>) -> (LogicalMatcher, Vec<Pattern>, Vec<Refused>) {
-        let mut m = LogicalMatcher::default();
+    /// With `keep`, the signatures' stored forms are kept for
+    /// [`LogicalMatcher::sections`].
+    pub(crate) fn build(
+        sigs: Vec<LogicalSig>,
+        keep: bool,
+    ) -> (LogicalMatcher, Vec<Pattern>, Vec<Refused>) {
+        let mut compiled = Vec::new();
+        let mut m = LogicalMatcher {
+            sigs: Records::Built(Vec::new()),
+            always: Vec::new(),
+            handlers: HashMap::new(),
+            stored: Vec::new(),
+        };
         let mut patterns = Vec::new();
         let mut refused = Vec::new();
         for sig in sigs {
-            let index = m.sigs.len() as u32;
+            let index = compiled.len() as u32;
             let (name, handler) = (sig.name, sig.target.handler.clone());
+            let stored = keep.then(|| stored_form(&sig));
             match compile(sig, index, &mut patterns) {
                 Ok(c) => {
                     let zeros = vec![0u32; c.subsigs];
                     if c.expr.eval(&zeros) || c.pcre.iter().any(|p| p.trigger.eval(&zeros)) {
                         m.always.push(index);
                     }
-                    m.sigs.push(c);
+                    compiled.push(c);
+                    m.stored.extend(stored);
                     if let Some(h) = handler {
                         m.handlers.insert(name, h);
                     }
@@ -104,7 +147,46 @@ impl LogicalMatcher {
                 }
             }
         }
+        m.sigs = Records::Built(compiled);
         (m, patterns, refused)
+    }
+
+    /// The signatures as image sections: an index and a blob (see
+    /// [`crate::flat::Records`]). Built with `keep` only.
+    pub(crate) fn sections(&self) -> (Vec<u8>, Vec<u8>) {
+        debug_assert_eq!(self.stored.len(), self.sigs.len(), "built with keep");
+        encode_records(self.stored.iter().cloned())
+    }
+
+    /// Drop the stored forms kept for an image.
+    pub(crate) fn forget_stored(&mut self) {
+        self.stored = Vec::new();
+    }
+
+    /// The signatures that are evaluated for every object, and the
+    /// handler types: what the image keeps besides the signatures.
+    pub(crate) fn always_and_handlers(&self) -> (Vec<u32>, Vec<(NameId, String)>) {
+        let mut handlers: Vec<_> = self.handlers.iter().map(|(k, v)| (*k, v.clone())).collect();
+        handlers.sort_unstable();
+        (self.always.clone(), handlers)
+    }
+
+    /// The signatures stored as `index` and `blob` of an image, each
+    /// compiled when an object first needs it.
+    pub(crate) fn mapped(
+        index: Flat,
+        blob: Flat,
+        mut always: Vec<u32>,
+        handlers: Vec<(NameId, String)>,
+    ) -> Option<LogicalMatcher> {
+        always.sort_unstable();
+        always.dedup();
+        Some(LogicalMatcher {
+            sigs: Records::mapped(index, blob, decode)?,
+            always,
+            handlers: handlers.into_iter().collect(),
+            stored: Vec::new(),
+        })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -146,7 +228,9 @@ impl LogicalMatcher {
             if events || s.is_none_or(|s| s >= COMMON) {
                 continue;
             }
-            let c = &self.sigs[lsig as usize];
+            let Some(c) = self.sigs.get(lsig as usize) else {
+                continue;
+            };
             if self.always.binary_search(&lsig).is_ok() || !c.macros.is_empty() {
                 continue;
             }
@@ -189,8 +273,11 @@ impl LogicalMatcher {
         for i in candidates {
             let lo = hits.subs.partition_point(|h| h.lsig < i);
             let hi = hits.subs.partition_point(|h| h.lsig <= i);
-            if let Some(at) = self.sigs[i as usize].matches(data, ctx, i, hits, lo..hi) {
-                found.push((self.sigs[i as usize].name, at));
+            let Some(sig) = self.sigs.get(i as usize) else {
+                continue;
+            };
+            if let Some(at) = sig.matches(data, ctx, i, hits, lo..hi) {
+                found.push((sig.name, at));
                 if !all {
                     break;
                 }
@@ -472,14 +559,21 @@ impl Compiled {
         }
         let hits: &[SubHits] = &all.subs[range];
         let mut counts = vec![0u32; self.subsigs];
+        // Subsignature numbers come from the compiled patterns; in a
+        // forged image they may lie outside the signature: not counted.
         for h in hits {
-            counts[usize::from(h.sub)] = h.count;
+            if let Some(c) = counts.get_mut(usize::from(h.sub)) {
+                *c = h.count;
+            }
         }
         for m in &self.macros {
-            if let Some(before) = all.events.get(&(index, m.sub - 1)) {
+            let Some(before_sub) = m.sub.checked_sub(1) else {
+                continue;
+            };
+            if let Some(before) = all.events.get(&(index, before_sub)) {
                 let members = all.groups.get(&m.group).map_or(&[][..], Vec::as_slice);
                 let (prev, count) = macro_counts(m, before, members);
-                counts[usize::from(m.sub - 1)] = prev;
+                counts[usize::from(before_sub)] = prev;
                 counts[usize::from(m.sub)] = count;
             }
         }

@@ -21,6 +21,12 @@
 //! order, and at one position the four-byte atoms come first, then the
 //! three- and two-byte ones.
 
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use crate::flat::{le_u32s, le_u64s, u32_at, u64_from, write_padded, Flat};
+
 /// The most bits a hashed bitmap has.
 const MAX_GATE_BITS: u32 = 24;
 /// The fewest.
@@ -55,11 +61,10 @@ fn slot_of(k: u64, bits: u32) -> usize {
 }
 
 #[inline]
-fn test(bits: &[u64], i: usize) -> bool {
-    bits[i >> 6] & (1 << (i & 63)) != 0
+fn test(bits: &[u8], i: usize) -> bool {
+    bits[i >> 3] & (1 << (i & 7)) != 0
 }
 
-#[inline]
 fn set(bits: &mut [u64], i: usize) {
     bits[i >> 6] |= 1 << (i & 63);
 }
@@ -78,24 +83,61 @@ fn value_of(bytes: &[u8]) -> u32 {
         .fold(0u32, |v, &b| (v << 8) | u32::from(b))
 }
 
-/// Atoms and their owners, ready to scan with.
+/// Bytes of one slot of the exact table: key (u64), index in the atom
+/// list (u32), target mask (u32).
+const SLOT: usize = 16;
+/// Bytes of the two-byte bitmap.
+const TWO_BYTES: usize = (1 << 16) / 8;
+/// Words of a stored prefilter's header (see [`Prefilter::write_to`]).
+const HEADER_WORDS: usize = 10;
+
+/// Atoms and their owners, ready to scan with. The tables are flat
+/// little-endian bytes (bitmaps as bytes: bit `i` is bit `i % 8` of byte
+/// `i / 8`), so an image's are used where they are mapped.
 pub(crate) struct Prefilter {
     /// Two-byte atoms, by value.
-    two: Vec<u64>,
+    two: Flat,
     /// Hashed three-byte and four-byte atoms, and the bits of each.
-    three: Vec<u64>,
+    three: Flat,
     three_bits: u32,
-    four: Vec<u64>,
+    four: Flat,
     four_bits: u32,
     /// Which lengths (index 2, 3, 4) have atoms.
     lengths: [bool; 5],
-    /// Atom keys, sorted; `starts[i]..starts[i + 1]` indexes `owners`.
-    keys: Vec<u64>,
-    starts: Vec<u32>,
-    owners: Vec<u32>,
-    /// The hash table: a key (0 for an empty slot), its index in `keys`
-    /// and the target types its owners need (see [`target_bit`]).
-    slots: Vec<(u64, u32, u32)>,
+    /// Atoms held.
+    atoms: usize,
+    /// Per atom (in key order) where its owners start in `owners`, plus
+    /// the end (u32 each).
+    starts: Flat,
+    owners: Flat,
+    /// The hash table: per slot a key (0 for an empty slot), its index in
+    /// `starts` and the target types its owners need (see
+    /// [`target_bit`]).
+    slots: Flat,
+    slot_bits: u32,
+}
+
+/// The owners of one atom: pattern ids.
+#[derive(Clone, Copy)]
+pub(crate) struct Owners<'a>(&'a [u8]);
+
+impl<'a> Owners<'a> {
+    /// The ids.
+    pub(crate) fn iter(self) -> impl Iterator<Item = u32> + 'a {
+        self.0
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+    }
+}
+
+/// The tables one scan reads, borrowed once.
+struct View<'a> {
+    two: &'a [u8],
+    three: &'a [u8],
+    four: &'a [u8],
+    starts: &'a [u8],
+    owners: &'a [u8],
+    slots: &'a [u8],
     slot_bits: u32,
 }
 
@@ -125,90 +167,179 @@ impl Prefilter {
             }
             n
         };
-        let mut p = Prefilter {
-            two: vec![0; (1 << 16) / 64],
-            three: Vec::new(),
-            three_bits: gate_bits(count(3)),
-            four: Vec::new(),
-            four_bits: gate_bits(count(4)),
-            lengths: [false; 5],
-            keys: Vec::new(),
-            starts: Vec::new(),
-            owners: Vec::with_capacity(keyed.len()),
-            slots: Vec::new(),
-            slot_bits: 0,
-        };
-        p.three = vec![0; (1usize << p.three_bits) / 64];
-        p.four = vec![0; (1usize << p.four_bits) / 64];
-        let mut targets: Vec<u32> = Vec::new();
+        let (three_bits, four_bits) = (gate_bits(count(3)), gate_bits(count(4)));
+        let mut two = vec![0u64; (1 << 16) / 64];
+        let mut three = vec![0u64; (1usize << three_bits) / 64];
+        let mut four = vec![0u64; (1usize << four_bits) / 64];
+        let mut lengths = [false; 5];
+        let (mut keys, mut starts, mut targets) = (Vec::new(), Vec::new(), Vec::new());
+        let mut owners: Vec<u32> = Vec::with_capacity(keyed.len());
         for (k, owner, target) in keyed {
-            if p.keys.last() != Some(&k) {
-                targets.push(0);
-                p.keys.push(k);
-                p.starts.push(p.owners.len() as u32);
+            if keys.last() != Some(&k) {
+                targets.push(0u32);
+                keys.push(k);
+                starts.push(owners.len() as u32);
                 let (len, value) = ((k >> 32) as usize, k as u32);
-                p.lengths[len] = true;
-                if len == 2 {
-                    set(&mut p.two, value as usize);
-                } else if len == 3 {
-                    set(&mut p.three, hash(value, p.three_bits));
-                } else {
-                    set(&mut p.four, hash(value, p.four_bits));
+                lengths[len] = true;
+                match len {
+                    2 => set(&mut two, value as usize),
+                    3 => set(&mut three, hash(value, three_bits)),
+                    _ => set(&mut four, hash(value, four_bits)),
                 }
             }
-            p.owners.push(owner);
+            owners.push(owner);
             *targets.last_mut().expect("pushed") |= target_bit(target);
         }
-        p.starts.push(p.owners.len() as u32);
-        p.slot_bits = (p.keys.len() * 2)
-            .next_power_of_two()
-            .trailing_zeros()
-            .max(4);
-        p.slots = vec![(0, 0, 0); 1 << p.slot_bits];
-        let mask = p.slots.len() - 1;
-        for (i, &k) in p.keys.iter().enumerate() {
-            let mut h = slot_of(k, p.slot_bits);
-            while p.slots[h].0 != 0 {
+        starts.push(owners.len() as u32);
+        let slot_bits = (keys.len() * 2).next_power_of_two().trailing_zeros().max(4);
+        let mut slots = vec![0u8; SLOT << slot_bits];
+        let mask = (1usize << slot_bits) - 1;
+        for (i, &k) in keys.iter().enumerate() {
+            let mut h = slot_of(k, slot_bits);
+            while slots[h * SLOT..h * SLOT + 8] != [0; 8] {
                 h = (h + 1) & mask;
             }
-            p.slots[h] = (k, i as u32, targets[i]);
+            let slot = &mut slots[h * SLOT..(h + 1) * SLOT];
+            slot[..8].copy_from_slice(&k.to_le_bytes());
+            slot[8..12].copy_from_slice(&(i as u32).to_le_bytes());
+            slot[12..].copy_from_slice(&targets[i].to_le_bytes());
         }
-        p
+        Prefilter {
+            two: Flat::Owned(le_u64s(&two)),
+            three: Flat::Owned(le_u64s(&three)),
+            three_bits,
+            four: Flat::Owned(le_u64s(&four)),
+            four_bits,
+            lengths,
+            atoms: keys.len(),
+            starts: Flat::Owned(le_u32s(&starts)),
+            owners: Flat::Owned(le_u32s(&owners)),
+            slots: Flat::Owned(slots),
+            slot_bits,
+        }
+    }
+
+    /// Write the prefilter as one image section: a header of
+    /// [`HEADER_WORDS`] little-endian u64 (the bits of the three- and
+    /// four-byte bitmaps and of the slot table, the lengths present as a
+    /// bit mask, the number of atoms, and the byte lengths of the
+    /// three-byte and four-byte bitmaps, the starts, the owners and the
+    /// slots), then the two-byte bitmap and those five tables, each padded
+    /// to a multiple of 8 bytes.
+    pub(crate) fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mask = (0..5).fold(0u64, |m, l| m | (u64::from(self.lengths[l]) << l));
+        let tables = self.tables();
+        let mut header = vec![
+            u64::from(self.three_bits),
+            u64::from(self.four_bits),
+            u64::from(self.slot_bits),
+            mask,
+            self.atoms as u64,
+        ];
+        header.extend(tables[1..].iter().map(|t| t.bytes().len() as u64));
+        let mut parts = vec![le_u64s(&header)];
+        parts.extend(tables.iter().map(|t| t.bytes().to_vec()));
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        write_padded(w, &parts)
+    }
+
+    /// The prefilter stored at `at..at + len` of `map` by
+    /// [`Prefilter::write_to`], used in place. Every size is checked
+    /// against the others, so lookups stay within the tables; a forged
+    /// table can only make atoms be found where they are not (which
+    /// verification then rejects) or missed.
+    pub(crate) fn mapped(map: &Arc<Mmap>, at: usize, len: usize) -> Result<Prefilter, String> {
+        let section = map
+            .get(at..at.saturating_add(len))
+            .ok_or("prefilter past the end")?;
+        let word = |i: usize| u64_from(section, i * 8).ok_or("prefilter header cut short");
+        let bits = |i: usize, lo: u32, hi: u32| -> Result<u32, String> {
+            let b = word(i)?;
+            u32::try_from(b)
+                .ok()
+                .filter(|b| (lo..=hi).contains(b))
+                .ok_or_else(|| format!("prefilter table of 2^{b} bits"))
+        };
+        let three_bits = bits(0, MIN_GATE_BITS, MAX_GATE_BITS)?;
+        let four_bits = bits(1, MIN_GATE_BITS, MAX_GATE_BITS)?;
+        let slot_bits = bits(2, 4, 32)?;
+        let mask = word(3)?;
+        let atoms = usize::try_from(word(4)?).map_err(|_| "prefilter atom count")?;
+        let mut lens = vec![TWO_BYTES];
+        for i in 5..HEADER_WORDS {
+            lens.push(usize::try_from(word(i)?).map_err(|_| "prefilter table length")?);
+        }
+        let want = [
+            TWO_BYTES,
+            (1usize << three_bits) / 8,
+            (1usize << four_bits) / 8,
+            atoms
+                .checked_add(1)
+                .and_then(|n| n.checked_mul(4))
+                .unwrap_or(0),
+            lens[4] - lens[4] % 4,
+            SLOT << slot_bits,
+        ];
+        if lens != want || atoms > 1usize << slot_bits {
+            return Err("prefilter tables of inconsistent sizes".into());
+        }
+        let mut off = at + HEADER_WORDS * 8;
+        let mut tables = Vec::with_capacity(6);
+        for l in lens {
+            tables.push(Flat::mapped(map, off, l).ok_or("prefilter table past the end")?);
+            off = off.saturating_add(l.next_multiple_of(8));
+        }
+        if off > at + len {
+            return Err("prefilter tables past their section".into());
+        }
+        let mut t = tables.into_iter();
+        let mut next = || t.next().expect("six tables");
+        Ok(Prefilter {
+            two: next(),
+            three: next(),
+            three_bits,
+            four: next(),
+            four_bits,
+            lengths: std::array::from_fn(|l| l >= 2 && mask & (1 << l) != 0),
+            atoms,
+            starts: next(),
+            owners: next(),
+            slots: next(),
+            slot_bits,
+        })
     }
 
     /// Atoms held.
     pub(crate) fn len(&self) -> usize {
-        self.keys.len()
+        self.atoms
     }
 
-    /// Bytes of the tables.
+    /// Bytes of the tables held in memory.
     pub(crate) fn heap_bytes(&self) -> usize {
-        (self.two.len() + self.three.len() + self.four.len() + self.keys.len()) * 8
-            + (self.starts.len() + self.owners.len()) * 4
-            + self.slots.len() * 16
+        self.tables().iter().map(|t| t.heap_bytes()).sum()
     }
 
-    /// The owners of the atom of `len` bytes with `value`, if some of them
-    /// apply to the target types in `want`.
-    #[inline]
-    fn owners_of(&self, len: usize, value: u32, want: u32) -> Option<&[u32]> {
-        let k = key(len, value);
-        let mask = self.slots.len() - 1;
-        let mut h = slot_of(k, self.slot_bits);
-        loop {
-            let (sk, i, targets) = self.slots[h];
-            if sk == k {
-                if targets & want == 0 {
-                    return None;
-                }
-                let i = i as usize;
-                let (a, b) = (self.starts[i] as usize, self.starts[i + 1] as usize);
-                return Some(&self.owners[a..b]);
-            }
-            if sk == 0 {
-                return None;
-            }
-            h = (h + 1) & mask;
+    /// The tables in their stored order.
+    fn tables(&self) -> [&Flat; 6] {
+        [
+            &self.two,
+            &self.three,
+            &self.four,
+            &self.starts,
+            &self.owners,
+            &self.slots,
+        ]
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            two: self.two.bytes(),
+            three: self.three.bytes(),
+            four: self.four.bytes(),
+            starts: self.starts.bytes(),
+            owners: self.owners.bytes(),
+            slots: self.slots.bytes(),
+            slot_bits: self.slot_bits,
         }
     }
 
@@ -219,31 +350,32 @@ impl Prefilter {
         &self,
         data: &[u8],
         target: u8,
-        mut hit: impl FnMut(usize, &[u32]) -> bool,
+        mut hit: impl FnMut(usize, Owners<'_>) -> bool,
     ) -> bool {
+        let v = self.view();
         let want = target_bit(0) | target_bit(target);
         let [_, _, has2, has3, has4] = self.lengths;
         let n = data.len();
         let mut i = 0;
         while i + 4 <= n {
             let w = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-            if has4 && test(&self.four, hash(w, self.four_bits)) {
-                if let Some(o) = self.owners_of(4, w, want) {
+            if has4 && test(v.four, hash(w, self.four_bits)) {
+                if let Some(o) = v.owners_of(4, w, want) {
                     if hit(i, o) {
                         return true;
                     }
                 }
             }
             let w3 = w & 0x00ff_ffff;
-            if has3 && test(&self.three, hash(w3, self.three_bits)) {
-                if let Some(o) = self.owners_of(3, w3, want) {
+            if has3 && test(v.three, hash(w3, self.three_bits)) {
+                if let Some(o) = v.owners_of(3, w3, want) {
                     if hit(i, o) {
                         return true;
                     }
                 }
             }
-            if has2 && test(&self.two, (w & 0xffff) as usize) {
-                if let Some(o) = self.owners_of(2, w & 0xffff, want) {
+            if has2 && test(v.two, (w & 0xffff) as usize) {
+                if let Some(o) = v.owners_of(2, w & 0xffff, want) {
                     if hit(i, o) {
                         return true;
                     }
@@ -255,8 +387,8 @@ impl Prefilter {
         while i < n {
             for len in [3, 2] {
                 if self.lengths[len] && i + len <= n {
-                    let v = value_of(&data[i..i + len]);
-                    if let Some(o) = self.owners_of(len, v, want) {
+                    let value = value_of(&data[i..i + len]);
+                    if let Some(o) = v.owners_of(len, value, want) {
                         if hit(i, o) {
                             return true;
                         }
@@ -269,6 +401,37 @@ impl Prefilter {
     }
 }
 
+impl<'a> View<'a> {
+    /// The owners of the atom of `len` bytes with `value`, if some of them
+    /// apply to the target types in `want`. At most every slot is probed,
+    /// so a forged table with no empty slot still ends.
+    #[inline]
+    fn owners_of(&self, len: usize, value: u32, want: u32) -> Option<Owners<'a>> {
+        let k = key(len, value);
+        let slots = 1usize << self.slot_bits;
+        let mut h = slot_of(k, self.slot_bits);
+        for _ in 0..slots {
+            let sk = u64_from(self.slots, h * SLOT)?;
+            if sk == k {
+                let i = u32_at(self.slots, h * 4 + 2)? as usize;
+                let targets = u32_at(self.slots, h * 4 + 3)?;
+                if targets & want == 0 {
+                    return None;
+                }
+                let a = u32_at(self.starts, i)? as usize;
+                let b = u32_at(self.starts, i + 1)? as usize;
+                let owners = self.owners.get(a.checked_mul(4)?..b.checked_mul(4)?)?;
+                return Some(Owners(owners));
+            }
+            if sk == 0 {
+                return None;
+            }
+            h = (h + 1) & (slots - 1);
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,7 +439,7 @@ mod tests {
     fn hits(p: &Prefilter, data: &[u8]) -> Vec<(usize, Vec<u32>)> {
         let mut out = Vec::new();
         p.scan(data, 0, |at, o| {
-            out.push((at, o.to_vec()));
+            out.push((at, o.iter().collect()));
             false
         });
         out
@@ -300,7 +463,7 @@ mod tests {
         );
         let mut pe = Vec::new();
         p.scan(b"pe", 1, |at, o| {
-            pe.push((at, o.to_vec()));
+            pe.push((at, o.iter().collect()));
             false
         });
         assert_eq!(pe, [(0, vec![10])]);

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use bolwerk_sigs::{HashRecord, HashSet3, HashTable, NameId, Names, Spill};
 
-use crate::compiled::{ImageWriter, META, NAMES_BYTES, NAMES_OFFSETS};
+use crate::compiled::{write_matchers, ImageWriter, MatcherSections, NAMES_BYTES, NAMES_OFFSETS};
 use crate::hashindex::stride;
 
 /// Records of one table gathered before they are sorted and written. With
@@ -97,8 +97,13 @@ impl Spiller {
         })
     }
 
-    /// Write the image to `path`: the merged tables, the names and `meta`.
-    pub(crate) fn write_image(mut self, path: &Path, meta: &[u8]) -> std::io::Result<()> {
+    /// Write the image to `path`: the merged tables, the names and the
+    /// encoded matchers.
+    pub(crate) fn write_image(
+        mut self,
+        path: &Path,
+        matchers: &MatcherSections,
+    ) -> std::io::Result<()> {
         self.name_offsets
             .write_all(&self.names_total.to_le_bytes())?;
         let offsets = finish_file(self.name_offsets, &self.dir.path().join("name-offsets"))?;
@@ -115,7 +120,7 @@ impl Spiller {
         }
         w.section(NAMES_OFFSETS, |w| copy(&offsets, w))?;
         w.section(NAMES_BYTES, |w| copy(&bytes, w))?;
-        w.section(META, |w| w.write_all(meta))?;
+        write_matchers(&mut w, matchers)?;
         w.finish()
     }
 }
@@ -396,9 +401,10 @@ mod tests {
         assert!(set.file_hashes.is_empty() && set.names.is_empty());
         let runs = spill.tables[0].md5.runs.len();
         assert!(runs >= 4, "{runs} runs");
-        spill
-            .write_image(&spilled, &crate::compiled::encode_meta(&set, &notes))
-            .unwrap();
+        let mut set = set;
+        let matchers = crate::Matchers::compile(&mut set, true);
+        let sections = crate::compiled::matcher_sections(&matchers, &set.sources, &notes).unwrap();
+        spill.write_image(&spilled, &sections).unwrap();
 
         let (a, b) = (
             std::fs::read(&in_memory).unwrap(),

@@ -126,6 +126,39 @@ impl Plan {
         }
     }
 
+    /// A plan read back from an image: `None` unless the atom lies in a
+    /// byte run before the first `*` and the tokens are ones the parser
+    /// makes (non-empty alternatives, of one length when negated; gaps
+    /// whose minimum is at most their maximum), so verification's own
+    /// assumptions hold whatever the image says.
+    pub(crate) fn checked(tokens: Vec<Token>, token: u32, at: u32, atom: u32) -> Option<Plan> {
+        let sound = tokens.iter().all(|t| match t {
+            Token::Alt { alts, negate } => {
+                !alts.is_empty() && (!negate || alts.iter().all(|a| a.len() == alts[0].len()))
+            }
+            Token::Gap { min, max } => max.is_none_or(|m| *min <= m),
+            _ => true,
+        });
+        let star = tokens
+            .iter()
+            .position(|t| matches!(t, Token::Gap { max: None, .. }))
+            .unwrap_or(tokens.len());
+        let run = match tokens.get(token as usize) {
+            Some(Token::Bytes(run)) if (token as usize) < star => run,
+            _ => return None,
+        };
+        let fits = (at as usize)
+            .checked_add(atom as usize)
+            .is_some_and(|end| end <= run.len());
+        (sound && fits).then(|| Plan::new(tokens, token as usize, at as usize, atom as usize))
+    }
+
+    /// What [`Plan::checked`] is given back: the tokens, the atom's run
+    /// token, its first byte in that run and its length.
+    pub(crate) fn parts(&self) -> (&[Token], u32, u32, u32) {
+        (&self.tokens, self.token, self.at, self.atom)
+    }
+
     /// The atom's run, split: before the atom, after it.
     fn run(&self) -> (&[ByteMatch], &[ByteMatch]) {
         let Token::Bytes(run) = &self.tokens[self.token as usize] else {
