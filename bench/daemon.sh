@@ -3,13 +3,19 @@
 # run with the same database: idle RSS, peak RSS during a RELOAD (of the
 # same databases, and after they changed), reload time, and INSTREAM
 # requests per second for a small and a 10 MB file at 1,
-# 8 and 64 concurrent clients. Everything runs on Unix sockets in a
-# temporary directory.
+# 8 and 64 concurrent clients, and MULTISCAN (what `clamdscan -m` sends) of
+# a directory twice: the first scan, and the rescan of the unchanged files
+# that both daemons answer from their clean-result caches. Everything runs
+# on Unix sockets in a temporary directory.
 #
-#   DB=/var/lib/clamav SECS=5 bench/daemon.sh
+#   DB=/var/lib/clamav SECS=5 RESCAN=/usr/lib/python3 bench/daemon.sh
 #
 # DB: a database file or directory (default: test-3.cvd from the shared
-# corpora); SECS: seconds per throughput cell; LEVELS: client counts.
+# corpora); SECS: seconds per throughput cell; LEVELS: client counts;
+# RESCAN: the directory scanned twice (default /usr/lib/python3); BOLWERK:
+# a bolwerk binary to measure (default: build one in release). The
+# INSTREAM cells send the same bytes again and again, so after the first
+# request of a cell both daemons answer from their caches too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +25,13 @@ LEVELS="${LEVELS:-1 8 64}"
 CLAMD="${CLAMD:-/usr/sbin/clamd}"
 [ -x "$CLAMD" ] || { echo "clamd missing: apt-get install clamav-daemon" >&2; exit 2; }
 
-cargo build --release --locked --quiet -p bolwerk
-BOLWERK="${CARGO_TARGET_DIR:-$PWD/target}/release/bolwerk"
+RESCAN="${RESCAN:-/usr/lib/python3}"
+[ -d "$RESCAN" ] || { echo "RESCAN $RESCAN is not a directory" >&2; exit 2; }
+RESCAN="$(cd "$RESCAN" && pwd)"
+if [ -z "${BOLWERK:-}" ]; then
+  cargo build --release --locked --quiet -p bolwerk
+  BOLWERK="${CARGO_TARGET_DIR:-$PWD/target}/release/bolwerk"
+fi
 work="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -55,6 +66,10 @@ elif cmd == 'reload':
     while open(log, errors='replace').read().count('reloaded') <= before:
         peak = max(peak, rss()); time.sleep(0.002)
     print('%.3f %d' % (time.time() - t0, max(peak, rss())))
+elif cmd == 'multiscan':
+    # Seconds for one MULTISCAN of a directory, and the FOUND lines.
+    t0 = time.time(); out = ask(b'zMULTISCAN ' + sys.argv[3].encode() + b'\0')
+    print('%.3f %d' % (time.time() - t0, out.count(b' FOUND')))
 elif cmd == 'load':
     path, clients, secs = sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
     data = open(path, 'rb').read()
@@ -112,6 +127,10 @@ for name in clamd bolwerk; do
   read -r secs peak < <(reload "$pid" "$sock" "$work/$name.log")
   res[$name,reload2]=$secs; res[$name,peak2]=$peak
   res[$name,idle2]=$(rss "$pid")
+  read -r secs found < <(python3 "$work/client.py" multiscan "$sock" "$RESCAN")
+  res[$name,scan1]=$secs; res[$name,found1]=$found
+  read -r secs found < <(python3 "$work/client.py" multiscan "$sock" "$RESCAN")
+  res[$name,scan2]=$secs; res[$name,found2]=$found
   for f in small large; do
     for n in $LEVELS; do
       read -r rps bad < <(python3 "$work/client.py" load "$sock" "$work/$f" "$n" "$SECS")
@@ -129,10 +148,12 @@ echo "| reload time (s) | ${res[clamd,reload]} | ${res[bolwerk,reload]} |"
 echo "| peak RSS during RELOAD after the databases changed (MiB) | $((res[clamd,peak2] / 1024)) | $((res[bolwerk,peak2] / 1024)) |"
 echo "| reload time after the databases changed (s) | ${res[clamd,reload2]} | ${res[bolwerk,reload2]} |"
 echo "| RSS after that reload (MiB) | $((res[clamd,idle2] / 1024)) | $((res[bolwerk,idle2] / 1024)) |"
+echo "| MULTISCAN of RESCAN (s; FOUND lines) | ${res[clamd,scan1]}; ${res[clamd,found1]} | ${res[bolwerk,scan1]}; ${res[bolwerk,found1]} |"
+echo "| MULTISCAN of RESCAN again, files unchanged (s; FOUND lines) | ${res[clamd,scan2]}; ${res[clamd,found2]} | ${res[bolwerk,scan2]}; ${res[bolwerk,found2]} |"
 for f in small large; do
   for n in $LEVELS; do
     echo "| INSTREAM $f, $n clients (req/s; failed) | ${res[clamd,$f,$n]}; ${res[clamd,$f,$n,bad]} | ${res[bolwerk,$f,$n]}; ${res[bolwerk,$f,$n,bad]} |"
   done
 done
 echo
-echo "Database: $DB. $(nproc) CPUs. $SECS s per cell. Load average: $(cut -d' ' -f1-3 /proc/loadavg). $(date -u '+%Y-%m-%d %H:%M UTC')."
+echo "Database: $DB. RESCAN: $RESCAN ($(find "$RESCAN" -type f | wc -l) files, $(du -sm "$RESCAN" | cut -f1) MiB). $(nproc) CPUs. $SECS s per cell. Load average: $(cut -d' ' -f1-3 /proc/loadavg). $(date -u '+%Y-%m-%d %H:%M UTC')."

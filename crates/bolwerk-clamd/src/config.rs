@@ -68,6 +68,9 @@ pub struct Config {
     pub backlog: u32,
     /// Report exceeded limits as detections (`AlertExceedsMax`).
     pub alert_exceeds_max: bool,
+    /// Remember objects found clean and skip them until the databases
+    /// change (clamd's cache; off with `DisableCache yes`).
+    pub clean_cache: bool,
     /// Report archives with encrypted members (`AlertEncryptedArchive`,
     /// or `AlertEncrypted`).
     pub alert_encrypted_archive: bool,
@@ -121,6 +124,7 @@ impl Default for Config {
             temporary_directory: None,
             backlog: 200,
             alert_exceeds_max: false,
+            clean_cache: true,
             alert_encrypted_archive: false,
             alert_encrypted_doc: false,
             scan_html: true,
@@ -146,7 +150,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "ConcurrentDatabaseReload",
     "CrossFilesystems",
     "Debug",
-    "DisableCache",
     "DisableCertCheck",
     "ExcludePUA",
     "ExitOnOOM",
@@ -283,6 +286,7 @@ impl Config {
             "TemporaryDirectory" => self.temporary_directory = Some(PathBuf::from(v)),
             "MaxConnectionQueueLength" => self.backlog = number(v)?,
             "AlertExceedsMax" => self.alert_exceeds_max = boolean(v)?,
+            "DisableCache" => self.clean_cache = !boolean(v)?,
             "AlertEncrypted" => {
                 let on = boolean(v)?;
                 self.alert_encrypted_archive = on;

@@ -24,7 +24,7 @@ use std::time::{Instant, SystemTime};
 
 use bolwerk_engine::{cache, Engine};
 use bolwerk_indicators::{ErrorKind as FeedError, Indicators, IndicatorsBuilder};
-use bolwerk_scan::ObjectRules;
+use bolwerk_scan::{CleanCache, ObjectRules};
 use bolwerk_sigs::LoadOptions;
 
 use crate::config::RulesLoader;
@@ -44,6 +44,8 @@ pub struct DbSpec {
     pub cache: bool,
     /// Loads the YARA rule files among the databases.
     pub rules: Option<RulesLoader>,
+    /// Give each generation a clean-result cache.
+    pub clean_cache: bool,
 }
 
 /// One loaded engine and what identifies it.
@@ -56,6 +58,8 @@ pub struct Generation {
     pub rules: Vec<Arc<dyn ObjectRules>>,
     /// Indicator feeds found among the databases.
     pub indicators: Option<Arc<Indicators>>,
+    /// Objects this generation found clean (dropped with it on reload).
+    pub clean_cache: Option<Arc<CleanCache>>,
 }
 
 /// The current generation and the reload machinery.
@@ -131,6 +135,7 @@ impl Database {
                 let known = next.engine.known_signatures();
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
                 *self.fingerprint.write().unwrap_or_else(|e| e.into_inner()) = fp;
+                release_freed_memory();
                 let ms = start.elapsed().as_millis();
                 self.log.line(&format!(
                     "Database correctly reloaded ({known} signatures, {ms} ms)"
@@ -155,6 +160,19 @@ impl Database {
     pub fn changed(&self) -> bool {
         let now = fingerprint(&self.spec.paths);
         *self.fingerprint.read().unwrap_or_else(|e| e.into_inner()) != now
+    }
+}
+
+/// Give the heap freed by compiling back to the system. glibc keeps freed
+/// memory for reuse, so a daemon that compiled its engine image at start
+/// (or after the databases changed) would otherwise keep the compiler's
+/// peak for its whole life, though it scans with the mapped image.
+fn release_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only hands free pages of the heap back to the
+    // kernel; it touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -183,11 +201,15 @@ fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
     if let Some(image) = &loaded.image {
         log.line(&format!("Engine image: {}", image.display()));
     }
+    release_freed_memory();
     Ok(Generation {
         engine: Arc::new(loaded.engine),
         version: version_string(&spec.paths),
         rules: load_rules(spec, log),
         indicators: load_indicators(&spec.paths, log),
+        clean_cache: spec
+            .clean_cache
+            .then(|| Arc::new(CleanCache::new(bolwerk_scan::DEFAULT_CAPACITY))),
     })
 }
 

@@ -308,6 +308,7 @@ fn scanner(gen: &Generation, settings: &ScanSettings) -> Scanner {
     let mut settings = settings.clone();
     settings.rules.clone_from(&gen.rules);
     settings.indicators.clone_from(&gen.indicators);
+    settings.clean_cache.clone_from(&gen.clean_cache);
     Scanner::new(gen.engine.clone(), settings)
 }
 

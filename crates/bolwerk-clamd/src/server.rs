@@ -105,6 +105,7 @@ fn shared(config: Config, log: Arc<Log>) -> Result<Shared, Error> {
         detect_pua: config.detect_pua,
         cache: config.cache,
         rules: config.rules.clone(),
+        clean_cache: config.clean_cache,
     };
     let db = Arc::new(Database::open(spec, log.clone())?);
     let exclude = if config.exclude_paths.is_empty() {

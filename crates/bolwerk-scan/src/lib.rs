@@ -9,12 +9,14 @@
 
 #![deny(missing_docs)]
 
+mod clean_cache;
 mod filter;
 mod report;
 mod rules;
 mod scanner;
 mod walk;
 
+pub use clean_cache::{CacheKey, CleanCache, DEFAULT_CAPACITY};
 pub use filter::{PathFilter, PatternError};
 pub use report::{Event, FileReport, Found, Outcome, SkipReason};
 pub use rules::{ObjectRef, ObjectRules};

@@ -18,6 +18,7 @@ use bolwerk_unpack::{
     UnpackError,
 };
 
+use crate::clean_cache::{CacheKey, CleanCache};
 use crate::report::{FileReport, Found, Outcome, SkipReason};
 use crate::rules::{ObjectRef, ObjectRules};
 
@@ -59,6 +60,9 @@ pub struct ScanSettings {
     pub indicators: Option<Arc<Indicators>>,
     /// Rules run on every object beside the engine (YARA).
     pub rules: Vec<Arc<dyn ObjectRules>>,
+    /// Objects found clean by this engine (with these rules and
+    /// indicators), not scanned again; `None`: every object is scanned.
+    pub clean_cache: Option<Arc<CleanCache>>,
 }
 
 /// Bytes read to type a file before deciding whether to read all of it
@@ -210,6 +214,29 @@ impl Scanner {
     /// [`Scanner::scan_named`], adding to `warnings` what the verdict does
     /// not say: that the time or work budget cut matching short.
     pub fn scan_object(&self, name: &Path, data: &[u8], warnings: &mut Vec<String>) -> Outcome {
+        let Some(cache) = self.settings.clean_cache.as_deref() else {
+            return self.scan_uncached(name, data, warnings);
+        };
+        let key = self.cache_key(name, data);
+        if cache.contains(&key) {
+            return Outcome::Clean;
+        }
+        let before = warnings.len();
+        let outcome = self.scan_uncached(name, data, warnings);
+        if outcome == Outcome::Clean && warnings.len() == before {
+            cache.insert(key);
+        }
+        outcome
+    }
+
+    /// The clean-result cache's key of an object: its bytes, and its name
+    /// when rules or indicators could see the name.
+    fn cache_key(&self, name: &Path, data: &[u8]) -> CacheKey {
+        let named = self.settings.indicators.is_some() || !self.settings.rules.is_empty();
+        CleanCache::key(data, named.then_some(name))
+    }
+
+    fn scan_uncached(&self, name: &Path, data: &[u8], warnings: &mut Vec<String>) -> Outcome {
         let mut budget = Budget::new(&self.settings.limits);
         let mut found = Vec::new();
         let mut trail = Trail::default();
@@ -793,5 +820,60 @@ pub(crate) fn io_outcome(e: &std::io::Error) -> Outcome {
         std::io::ErrorKind::NotFound => Outcome::NotFound,
         std::io::ErrorKind::PermissionDenied => Outcome::Error("Permission denied".to_string()),
         _ => Outcome::Error(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Rules that count the objects they are asked about and find
+    /// `marker`.
+    #[derive(Debug, Default)]
+    struct Counting(AtomicUsize);
+
+    impl ObjectRules for Counting {
+        fn scan_object(&self, o: &ObjectRef<'_>, _: &mut Budget, found: &mut Vec<Found>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            if o.data.windows(6).any(|w| w == b"marker") {
+                found.push(named_heuristic("Test.Marker".into()));
+            }
+        }
+    }
+
+    fn scanner(cache: bool) -> (Scanner, Arc<Counting>) {
+        let rules = Arc::new(Counting::default());
+        let settings = ScanSettings {
+            rules: vec![rules.clone()],
+            clean_cache: cache.then(|| Arc::new(CleanCache::new(64))),
+            ..ScanSettings::default()
+        };
+        let engine = Arc::new(Engine::build(bolwerk_sigs::SignatureSet::default()));
+        (Scanner::new(engine, settings), rules)
+    }
+
+    #[test]
+    fn clean_objects_are_scanned_once_per_name_and_content() {
+        let (s, rules) = scanner(true);
+        let count = || rules.0.load(Ordering::Relaxed);
+        let (a, b) = (Path::new("a"), Path::new("b"));
+        assert_eq!(s.scan_named(a, b"plain text"), Outcome::Clean);
+        assert_eq!(count(), 1);
+        assert_eq!(s.scan_named(a, b"plain text"), Outcome::Clean);
+        assert_eq!(count(), 1, "found clean before: not scanned again");
+        s.scan_named(b, b"plain text");
+        assert_eq!(count(), 2, "rules see the name: another name is scanned");
+        s.scan_named(a, b"plain text!");
+        assert_eq!(count(), 3, "other bytes are scanned");
+        for _ in 0..2 {
+            assert!(matches!(s.scan_named(a, b"a marker"), Outcome::Infected(_)));
+        }
+        assert_eq!(count(), 5, "what was found is never cached");
+
+        let (s, rules) = scanner(false);
+        s.scan_named(a, b"plain text");
+        s.scan_named(a, b"plain text");
+        assert_eq!(rules.0.load(Ordering::Relaxed), 2, "no cache: every scan");
     }
 }

@@ -125,6 +125,9 @@ pub fn run(args: ClamscanArgs) -> anyhow::Result<u8> {
         no_html: !args.limits.html(),
         indicators,
         rules: yara.object_rules(),
+        // One run meets most files once: hashing each for a cache would
+        // cost more than the few duplicates it would skip.
+        clean_cache: None,
     };
     let walk = WalkOptions {
         recursive: on(args.recursive),

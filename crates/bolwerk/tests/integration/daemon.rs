@@ -136,6 +136,11 @@ impl Daemon {
         &self.socket
     }
 
+    /// The database directory.
+    fn db_dir(&self) -> PathBuf {
+        self._dir.join("db")
+    }
+
     /// What the daemon has written to its `LogFile`.
     fn log(&self) -> String {
         std::fs::read_to_string(self._dir.join("log")).unwrap_or_default()
@@ -996,4 +1001,44 @@ fn daemon_logs_scans_cut_short() {
         ),
         String::from_utf8_lossy(&reply)
     );
+}
+
+/// The clean-result cache: a file found clean is answered from the cache
+/// until the databases change; after RELOAD with a signature for it, both
+/// clamd and bolwerk find it (a cache that outlived the reload would keep
+/// answering OK). `DisableCache yes` is accepted as clamd accepts it.
+#[test]
+fn daemon_clean_cache_is_dropped_on_reload_as_clamd() {
+    let files = Dir::new();
+    let target = files.write(
+        "cached/file.txt",
+        "nothing yet, but a bolwerk-cache-probe marker\n",
+    );
+    let scan = format!("zSCAN {}\0", target.display());
+    let ok = format!("{}: OK\0", target.display());
+    let found = format!("{}: Cache.Probe.UNOFFICIAL FOUND\0", target.display());
+    for conf in ["", "DisableCache yes\n"] {
+        for d in [Daemon::clamd(conf), Daemon::bolwerk(conf)] {
+            for _ in 0..3 {
+                let reply = d.query(scan.as_bytes());
+                crate::eqnice!(ok, String::from_utf8_lossy(&reply));
+            }
+            std::fs::write(
+                d.db_dir().join("probe.ndb"),
+                "Cache.Probe:0:*:626f6c7765726b2d63616368652d70726f6265\n",
+            )
+            .unwrap();
+            assert_eq!(d.query(b"zRELOAD\0"), b"RELOADING\0");
+            let start = Instant::now();
+            let mut last = String::new();
+            while start.elapsed() < START_TIMEOUT {
+                last = String::from_utf8_lossy(&d.query(scan.as_bytes())).into_owned();
+                if last == found {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            crate::eqnice!((conf, found.clone()), (conf, last));
+        }
+    }
 }
