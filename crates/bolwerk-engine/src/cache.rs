@@ -27,8 +27,23 @@ const WHOLE: u64 = 1 << 20;
 const END: u64 = 64 << 10;
 
 /// Databases with fewer signatures than this are compiled on every load
-/// rather than cached: that takes milliseconds.
+/// rather than cached: that takes milliseconds…
 pub const MIN_SIGNATURES: u64 = 100_000;
+/// … unless they hold at least this many body and logical signatures,
+/// whose compiling (atoms, prefilters, deferral) is what a load spends its
+/// time on: the official `main.ldb` alone (38,890 logical signatures)
+/// takes about 0.5 s to compile and 10 ms to map (release build).
+pub const MIN_PATTERN_SIGNATURES: u64 = 5_000;
+
+/// Whether an image of databases is worth keeping in the cache.
+fn worth_caching(errors: &[String], signatures: u64, patterns: u64) -> bool {
+    errors.is_empty() && (signatures >= MIN_SIGNATURES || patterns >= MIN_PATTERN_SIGNATURES)
+}
+
+/// Body and logical signatures of a set.
+fn pattern_signatures(set: &SignatureSet) -> u64 {
+    (set.bodies.len() + set.logical.len()) as u64
+}
 
 /// What to load.
 #[derive(Clone, Debug)]
@@ -80,12 +95,13 @@ pub fn load(req: &Request) -> Loaded {
     if let Some(slot) = slot.as_ref().filter(|s| s.is_file()) {
         match Engine::open(slot) {
             Ok((engine, notes)) => {
+                mark_used(slot);
                 return Loaded {
                     engine,
                     warnings: notes,
                     errors: Vec::new(),
                     image: Some(slot.clone()),
-                }
+                };
             }
             Err(e) => {
                 warnings.push(format!("{}: {e}; rebuilding it", slot.display()));
@@ -110,7 +126,7 @@ pub fn load(req: &Request) -> Loaded {
         }
     }
     let (set, mut notes, errors) = parse(req);
-    let worth = errors.is_empty() && set.known_signatures() >= MIN_SIGNATURES;
+    let worth = worth_caching(&errors, set.known_signatures(), pattern_signatures(&set));
     let (mut engine, image) = match slot.filter(|_| worth) {
         Some(slot) => compile_into(set, &notes, slot, &mut warnings),
         None => (Engine::build(set), None),
@@ -176,7 +192,7 @@ fn load_spilled(req: &Request, slot: &Path) -> std::io::Result<Loaded> {
     let dir = slot.parent().unwrap_or(Path::new("."));
     let image = compile_image(req, slot)?;
     let (engine, _) = Engine::open(slot).map_err(std::io::Error::other)?;
-    let worth = image.errors.is_empty() && image.signatures >= MIN_SIGNATURES;
+    let worth = worth_caching(&image.errors, image.signatures, image.pattern_signatures);
     let kept = if worth {
         prune(dir, slot);
         Some(slot.to_path_buf())
@@ -197,6 +213,8 @@ fn load_spilled(req: &Request, slot: &Path) -> std::io::Result<Loaded> {
 pub struct CompiledImage {
     /// Signatures in the image.
     pub signatures: u64,
+    /// Of them, body and logical signatures.
+    pub pattern_signatures: u64,
     /// Databases they came from.
     pub sources: usize,
     /// Malformed lines (`file:line: why`), each a warning: the rest loaded.
@@ -217,12 +235,14 @@ pub fn compile_image(req: &Request, output: &Path) -> std::io::Result<CompiledIm
     let (mut set, diags) = loader.finish_spilled(&mut spill)?;
     let warnings = sort_diagnostics(diags, &mut errors);
     let signatures = set.known_signatures();
+    let pattern_signatures = pattern_signatures(&set);
     let matchers = crate::Matchers::compile(&mut set, true);
     let sections = crate::compiled::matcher_sections(&matchers, &set.sources, &warnings)?;
     drop(matchers);
     spill.write_image(output, &sections)?;
     Ok(CompiledImage {
         signatures,
+        pattern_signatures,
         sources: set.sources.len(),
         warnings,
         errors,
@@ -404,6 +424,16 @@ fn key_file(h: &mut Sha256, path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Note that a cached image was used: [`prune`] keeps the most recently
+/// used images (by modification time; the image's contents and its key do
+/// not depend on it), so an image mapped on every run is not dropped for
+/// ones made after it and used once.
+fn mark_used(image: &Path) {
+    if let Ok(f) = File::open(image) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
 /// Remove all but the [`KEEP`] most recently modified images (and any
 /// temporary file or spill directory, an hour old, left by a writer that
 /// died), keeping `current`.
@@ -527,7 +557,7 @@ mod tests {
     }
 
     #[test]
-    fn prune_keeps_the_newest() {
+    fn prune_keeps_the_most_recently_used() {
         let d = tempfile::tempdir().unwrap();
         for i in 0..7 {
             fs::write(d.path().join(format!("{i}.bwdb")), "x").unwrap();
@@ -542,6 +572,9 @@ mod tests {
             .unwrap()
             .set_modified(hours_ago)
             .unwrap();
+        // Image 1, old but used just now, stays; 4, newer but unused, goes.
+        std::thread::sleep(std::time::Duration::from_millis(15));
+        mark_used(&d.path().join("1.bwdb"));
         let current = d.path().join("0.bwdb");
         prune(d.path(), &current);
         let mut left: Vec<String> = fs::read_dir(d.path())
@@ -551,7 +584,7 @@ mod tests {
         left.sort();
         assert_eq!(
             left,
-            [".0.bwdb.new.spill", "0.bwdb", "4.bwdb", "5.bwdb", "6.bwdb"]
+            [".0.bwdb.new.spill", "0.bwdb", "1.bwdb", "5.bwdb", "6.bwdb"]
         );
     }
 }

@@ -176,3 +176,38 @@ fn compiled_image_is_used_as_a_database() {
     assert_eq!(mixed.code, 2);
     assert!(mixed.stderr.contains("used alone"), "{}", mixed.stderr);
 }
+
+/// Body and logical signatures are what compiling costs: a database of
+/// 5,000 of them is cached though it is far from 100,000 signatures, and
+/// the mapped image answers as the database; 4,999 are compiled each time.
+#[test]
+fn many_body_signatures_are_cached_few_are_not() {
+    let d = Dir::new();
+    let corpus = d.write("corpus/a.txt", "a line with pattern-4321. in it\n");
+    for (n, cached) in [(4_999u32, false), (5_000, true)] {
+        let cache = d.join(&format!("xdg-{n}"));
+        let lines: String = (0..n)
+            .map(|i| {
+                let hex: String = format!("pattern-{i}.")
+                    .bytes()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("Many.Body-{i}:0:*:{hex}\n")
+            })
+            .collect();
+        let db = d.write(&format!("db-{n}/many.ndb"), lines);
+        let args = ["-d", db.to_str().unwrap(), corpus.to_str().unwrap()];
+        let first = scan(d.path(), &cache, &args);
+        assert_eq!(images(&cache).len(), usize::from(cached), "{n} signatures");
+        let again = scan(d.path(), &cache, &args);
+        assert!(
+            first.stdout.contains("Many.Body-4321.UNOFFICIAL FOUND"),
+            "{}",
+            first.stdout
+        );
+        assert_eq!(
+            first.stdout, again.stdout,
+            "{n}: the image answers as the database"
+        );
+    }
+}
