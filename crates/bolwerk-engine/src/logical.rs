@@ -71,13 +71,31 @@ pub(crate) struct LogicalMatcher {
 /// A logical signature as an image stores it: as loaded, without the
 /// tokens of its pattern subsignatures (the body matcher holds those).
 fn stored_form(sig: &LogicalSig) -> Vec<u8> {
-    let mut sig = sig.clone();
-    for sub in &mut sig.subsigs {
-        if let SubSig::Body { variants, .. } = sub {
-            variants.clear();
-        }
-    }
-    postcard::to_stdvec(&sig).expect("plain data serialises")
+    let subsigs = sig
+        .subsigs
+        .iter()
+        .map(|sub| match sub {
+            SubSig::Body {
+                offset,
+                fullword,
+                wide_from,
+                ..
+            } => SubSig::Body {
+                offset: *offset,
+                variants: Vec::new(),
+                fullword: *fullword,
+                wide_from: *wide_from,
+            },
+            other => other.clone(),
+        })
+        .collect();
+    let stored = LogicalSig {
+        name: sig.name,
+        target: sig.target.clone(),
+        expr: sig.expr.clone(),
+        subsigs,
+    };
+    postcard::to_stdvec(&stored).expect("plain data serialises")
 }
 
 /// A logical signature read back from an image and compiled (its PCRE
