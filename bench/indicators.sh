@@ -16,7 +16,8 @@
 # infected files each reports is printed below the table.
 #
 # Usage: bench/indicators.sh            (from anywhere)
-# Environment: RUNS (default 3), REALDIR (default /usr/lib/python3).
+# Environment: RUNS (default 3), REALDIR (default /usr/lib/python3),
+#   BOLWERK (a bolwerk binary to measure; default: build it in release).
 # Requires: clamscan (apt-get install clamav), /usr/bin/time (apt-get
 # install time), cargo. Progress goes to stderr, the table to stdout.
 set -euo pipefail
@@ -37,9 +38,12 @@ command -v clamscan >/dev/null || die "clamscan not found; install it with: apt-
 [[ -f $TEST_CVD ]] || die "$TEST_CVD not found"
 [[ -d $REALDIR ]] || die "$REALDIR not found"
 
-log "building bolwerk (release)"
-cargo build --release --locked -p bolwerk >&2
-BOLWERK=${CARGO_TARGET_DIR:-target}/release/bolwerk
+if [[ -z ${BOLWERK:-} ]]; then
+    log "building bolwerk (release)"
+    cargo build --release --locked -p bolwerk >&2
+    BOLWERK=${CARGO_TARGET_DIR:-target}/release/bolwerk
+fi
+[[ -x $BOLWERK ]] || die "BOLWERK $BOLWERK is not executable"
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

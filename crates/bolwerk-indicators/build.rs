@@ -1,8 +1,39 @@
-//! Compresses the built-in indicator feeds (`builtin/`) into `OUT_DIR`
-//! and writes the list `src/builtin.rs` includes.
+//! Reads the built-in indicator feeds (`builtin/`) with this crate's own
+//! feed readers and writes them, read, into `OUT_DIR` in the packed form
+//! `src/packed.rs` describes, with the list of feed names `src/builtin.rs`
+//! includes. A start-up then decodes the feeds instead of decompressing
+//! and parsing them (`src/builtin.rs`).
+//!
+//! The pack is curated: a feed line or object the readers refuse, or a
+//! filename regex the `regex` crate refuses, fails the build with its file
+//! and line, rather than a warning at every start.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+#[allow(dead_code)]
+#[path = "src/error.rs"]
+mod error;
+#[allow(dead_code)]
+#[path = "src/feed.rs"]
+mod feed;
+#[allow(dead_code)]
+#[path = "src/misp.rs"]
+mod misp;
+#[allow(dead_code)]
+#[path = "src/packed.rs"]
+mod packed;
+#[allow(dead_code)]
+#[path = "src/pattern.rs"]
+mod pattern;
+#[allow(dead_code)]
+#[path = "src/read.rs"]
+mod read;
+#[allow(dead_code)]
+#[path = "src/sigbase.rs"]
+mod sigbase;
+#[allow(dead_code)]
+#[path = "src/stix.rs"]
+mod stix;
 
 fn main() {
     // Read at run time: a build script compiled for one checkout may be
@@ -11,24 +42,50 @@ fn main() {
     let root = Path::new(&manifest).join("builtin");
     println!("cargo:rerun-if-changed={}", root.display());
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set"));
+    let mut names = Vec::new();
+    collect(&root, &root, &mut names);
+    names.sort();
     let mut feeds = Vec::new();
-    collect(&root, &root, &mut feeds);
-    feeds.sort();
-    let mut list = String::from("&[\n");
-    for rel in &feeds {
+    for rel in &names {
         let raw = std::fs::read(root.join(rel)).expect("a readable feed");
-        let gz = out.join(format!("{}.gz", rel.replace('/', "__")));
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&raw).expect("compressing in memory");
-        std::fs::write(&gz, enc.finish().expect("compressing in memory"))
-            .expect("writable OUT_DIR");
-        list.push_str(&format!(
-            "    ({rel:?}, include_bytes!({:?})),\n",
-            gz.display().to_string()
-        ));
+        let name = format!("builtin:{rel}");
+        let (feed, diags) = match read::read(&name, &raw) {
+            Ok(r) => r,
+            Err(e) => panic!("{}: {e}", root.join(rel).display()),
+        };
+        if let Some(d) = diags.into_iter().next() {
+            panic!("a built-in feed line is refused: {}", d.with_path(&name));
+        }
+        check_regexes(&name, &feed);
+        feeds.push((name, feed));
     }
-    list.push(']');
-    std::fs::write(out.join("feeds.rs"), list).expect("writable OUT_DIR");
+    std::fs::write(out.join("builtin.pack"), packed::encode(&feeds)).expect("writable OUT_DIR");
+    std::fs::write(out.join("names.rs"), format!("&{names:?}")).expect("writable OUT_DIR");
+}
+
+/// Every filename regex must parse as the index parses it (`src/set.rs`),
+/// so the index can trust the pack's.
+fn check_regexes(name: &str, feed: &feed::Feed) {
+    let regexes = feed.entries.iter().flat_map(|e| {
+        let values = e.any.iter().flatten();
+        let values = values.filter(|c| c.path == feed::FILENAME_REGEX);
+        values
+            .map(|c| (e.line, c.value.as_str()))
+            .chain(e.false_positive.as_deref().map(|f| (e.line, f)))
+    });
+    for (line, re) in regexes {
+        let parsed = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(re);
+        if let Err(e) = parsed {
+            panic!(
+                "{name}:{}: a regex the regex crate refuses: {e}",
+                line.unwrap_or(0)
+            );
+        }
+    }
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {

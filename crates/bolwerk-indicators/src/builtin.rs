@@ -1,19 +1,19 @@
-//! The built-in indicator pack: public feeds compiled into the binary,
-//! gzip-compressed (by `build.rs`, from `builtin/` in this crate), so a
-//! fresh install finds known spyware without downloading anything.
+//! The built-in indicator pack: public feeds compiled into the binary, so
+//! a fresh install finds known spyware without downloading anything.
+//! `build.rs` reads them from `builtin/` in this crate at build time and
+//! stores them read, in the packed form of `src/packed.rs`: a start-up
+//! decodes them (a few milliseconds) instead of decompressing and parsing
+//! 8 MB of JSON.
 //!
 //! Each feed keeps its licence; [`ATTRIBUTIONS`] is what `bolwerk db info
 //! --builtin` and the README show, and `builtin/ATTRIBUTION.md` holds the
 //! same with the licence texts beside the feeds.
 
-use std::io::Read;
+/// The feeds, read, in the packed form.
+pub(crate) const PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/builtin.pack"));
 
-/// The compressed feeds: path under `builtin/`, gzip bytes.
-const FEEDS: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/feeds.rs"));
-
-/// The largest a built-in feed may decompress to (a guard against a
-/// damaged build, not against users).
-const MAX_FEED: u64 = 64 << 20;
+/// The feeds' paths under `builtin/`, in load order.
+const NAMES: &[&str] = include!(concat!(env!("OUT_DIR"), "/names.rs"));
 
 /// Who made a group of built-in feeds, and under which licence.
 #[derive(Clone, Copy, Debug)]
@@ -64,23 +64,12 @@ pub const ATTRIBUTIONS: &[Attribution] = &[
 
 /// The names of the built-in feeds, in load order.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    FEEDS.iter().map(|(n, _)| *n)
+    NAMES.iter().copied()
 }
 
-/// The built-in feeds, decompressed: (path under `builtin/`, bytes).
-pub fn feeds() -> impl Iterator<Item = (&'static str, Vec<u8>)> {
-    FEEDS.iter().map(|(name, gz)| {
-        let mut out = Vec::new();
-        let _ = flate2::read::GzDecoder::new(*gz)
-            .take(MAX_FEED)
-            .read_to_end(&mut out);
-        (*name, out)
-    })
-}
-
-/// The compressed size of the pack in the binary.
-pub fn compressed_size() -> usize {
-    FEEDS.iter().map(|(_, gz)| gz.len()).sum()
+/// The size of the pack in the binary, in bytes.
+pub fn size() -> usize {
+    PACKED.len()
 }
 
 /// The attribution of a built-in feed.
@@ -95,17 +84,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_feed_is_attributed_and_decompresses() {
-        let mut n = 0;
-        for (name, bytes) in feeds() {
+    fn every_feed_is_attributed_and_holds_indicators() {
+        let feeds = crate::packed::decode(PACKED).expect("the pack decodes");
+        assert_eq!(
+            feeds.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            names().map(|n| format!("builtin:{n}")).collect::<Vec<_>>()
+        );
+        for (name, feed) in &feeds {
+            let name = name.trim_start_matches("builtin:");
             assert!(attribution(name).is_some(), "{name} has no attribution");
             assert!(
-                bytes.len() > 1000,
-                "{name} decompressed to {} bytes",
-                bytes.len()
+                feed.entries.len() >= 10,
+                "{name}: {} entries",
+                feed.entries.len()
             );
-            n += 1;
         }
-        assert_eq!(n, 13, "feeds: {:?}", names().collect::<Vec<_>>());
+        assert_eq!(feeds.len(), 13, "feeds: {:?}", names().collect::<Vec<_>>());
     }
 }

@@ -13,7 +13,8 @@
 //!   is a diagnostic naming its file (and line), and the rest loads;
 //! - [`IndicatorsBuilder`]: loads files, directories and the [`builtin`]
 //!   pack, and indexes every comparison for matching (hash maps, one
-//!   Aho-Corasick automaton per substring key, one `RegexSet`);
+//!   Aho-Corasick automaton per substring key, filename regexes by the
+//!   literal each contains);
 //! - [`Indicators::match_object`]: hashes, names and paths of an object,
 //!   hosts/URLs/e-mail/IPv4 addresses in its text and in SQLite databases,
 //!   with MVT's domain semantics; each [`Match`] says why;
@@ -31,7 +32,10 @@ mod error;
 mod feed;
 mod matcher;
 pub mod misp;
+mod names;
+mod packed;
 pub mod pattern;
+mod read;
 mod set;
 mod share;
 pub mod sigbase;

@@ -190,7 +190,7 @@ impl Indicators {
         };
         let mut hits: Vec<usize> = Vec::new();
         for f in forms {
-            hits.extend(n.set.matches(f.as_bytes()).iter());
+            n.index.matches_into(f.as_bytes(), &mut hits);
         }
         hits.sort_unstable();
         hits.dedup();

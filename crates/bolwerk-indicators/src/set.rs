@@ -8,25 +8,26 @@
 //! - hashes, file names, hosts, e-mail and IPv4 addresses: one hash map per
 //!   key, so each observation costs one lookup however many indicators;
 //! - `file:path` values and URLs: one Aho-Corasick automaton each;
-//! - signature-base filename regexes: one `RegexSet`, so a path is matched
-//!   against all of them in one pass; each regex is first parsed on its
-//!   own, so one the `regex` crate refuses is reported with file:line.
+//! - signature-base filename regexes: found by the literal each contains
+//!   (see `names.rs`: most are never compiled); each regex is first
+//!   parsed on its own, so one the `regex` crate refuses is reported with
+//!   file:line.
 //!   They are compiled with ASCII semantics (`\w`, `(?i)` and `.` on
 //!   bytes): the IOCs are ASCII, and Unicode classes made the set two to
 //!   three times slower to build, a cost paid at every start.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
-use crate::builtin;
 use crate::error::{Error, ErrorKind};
 use crate::feed::{Entry, Feed, Key};
+use crate::names::{LazyRegex, RegexIndex};
 use crate::pattern::Comparison;
-use crate::sigbase::{self, IocKind};
-use crate::{misp, stix};
+use crate::read::format_of;
+use crate::{builtin, packed, read};
 
 /// The largest feed file read.
 pub const MAX_FEED_SIZE: u64 = 256 << 20;
@@ -36,9 +37,6 @@ pub const MAX_DIR_DEPTH: usize = 8;
 /// are not loaded by default: Loki's "warning" level. Many below it are
 /// generic names such as `\\t\.exe$`.
 pub const DEFAULT_MIN_SCORE: u8 = 60;
-/// The regex size limit for the filename IOC set (the crate's default is
-/// 10 MiB, too small for signature-base's 3,800 regexes with `(?i)`).
-const REGEX_SET_SIZE_LIMIT: usize = 256 << 20;
 
 /// One feed file that was loaded.
 #[derive(Clone, Debug)]
@@ -97,8 +95,8 @@ pub(crate) struct Multi {
 
 /// signature-base filename regexes.
 pub(crate) struct NameRegexes {
-    pub(crate) set: RegexSet,
-    pub(crate) false_positive: Vec<Option<Regex>>,
+    pub(crate) index: RegexIndex,
+    pub(crate) false_positive: Vec<Option<LazyRegex>>,
     pub(crate) refs: Vec<CRef>,
 }
 
@@ -112,7 +110,8 @@ pub struct Indicators {
     pub(crate) paths: Option<Multi>,
     pub(crate) urls: Option<Multi>,
     pub(crate) names: Option<NameRegexes>,
-    pub(crate) by_id: HashMap<String, u32>,
+    /// Indicator by id, made on first use (only sharing sightings asks).
+    pub(crate) by_id: OnceLock<HashMap<String, u32>>,
 }
 
 impl std::fmt::Debug for Indicators {
@@ -166,6 +165,18 @@ impl Indicators {
         }
     }
 
+    /// The indicator with this id (the first, if feeds repeat one).
+    pub(crate) fn by_id(&self, id: &str) -> Option<&Ind> {
+        let ids = self.by_id.get_or_init(|| {
+            let mut by_id = HashMap::with_capacity(self.inds.len());
+            for (i, ind) in self.inds.iter().enumerate() {
+                by_id.entry(ind.id.clone()).or_insert(i as u32);
+            }
+            by_id
+        });
+        Some(&self.inds[*ids.get(id)? as usize])
+    }
+
     pub(crate) fn lookup(&self, key: Key, value: &str) -> &[CRef] {
         self.exact
             .get(&key)
@@ -177,7 +188,9 @@ impl Indicators {
 /// Reads feeds and builds an [`Indicators`] set.
 #[derive(Default)]
 pub struct IndicatorsBuilder {
-    feeds: Vec<(String, Feed)>,
+    /// Each feed, and whether its regexes are known to parse (the
+    /// built-in pack's were checked when it was built).
+    feeds: Vec<(String, Feed, bool)>,
     errors: Vec<Error>,
     min_score: Option<u8>,
 }
@@ -197,11 +210,16 @@ impl IndicatorsBuilder {
 
     /// Load the built-in pack (see [`builtin`](crate::builtin)).
     pub fn add_builtin(&mut self) -> &mut Self {
-        for (name, bytes) in builtin::feeds() {
-            let label = format!("builtin:{name}");
-            if let Err(e) = self.add_bytes(&label, &bytes) {
-                self.errors.push(e.with_path(&label));
-            }
+        match packed::decode(builtin::PACKED) {
+            Some(feeds) => self
+                .feeds
+                .extend(feeds.into_iter().map(|(name, feed)| (name, feed, true))),
+            None => self.errors.push(
+                Error::new(ErrorKind::Malformed(
+                    "the pack in the binary is damaged".into(),
+                ))
+                .with_path("builtin:"),
+            ),
         }
         self
     }
@@ -245,20 +263,10 @@ impl IndicatorsBuilder {
     /// Load a feed held in memory; `name` gives its format (and is the
     /// source reported with its detections).
     pub fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), Error> {
-        let path = Path::new(name);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let (feed, errs) = match format_of(path, Some(bytes)) {
-            Some(Format::Stix) => stix::read(bytes, &stem)?,
-            Some(Format::Misp) => (misp::read(bytes)?, Vec::new()),
-            Some(Format::Ioc(kind)) => sigbase::read(&String::from_utf8_lossy(bytes), kind),
-            None => return Err(Error::new(ErrorKind::UnknownFormat)),
-        };
+        let (feed, errs) = read::read(name, bytes)?;
         self.errors
             .extend(errs.into_iter().map(|e| e.with_path(name)));
-        self.feeds.push((name.to_string(), feed));
+        self.feeds.push((name.to_string(), feed, false));
         Ok(())
     }
 
@@ -271,32 +279,10 @@ impl IndicatorsBuilder {
             errors: self.errors,
             ..Index::default()
         };
-        for (name, feed) in self.feeds {
-            ix.add_feed(name, feed);
+        for (name, feed, checked) in self.feeds {
+            ix.add_feed(name, feed, checked);
         }
         ix.finish()
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Format {
-    Stix,
-    Misp,
-    Ioc(IocKind),
-}
-
-fn format_of(path: &Path, bytes: Option<&[u8]>) -> Option<Format> {
-    let name = path.file_name()?.to_str()?;
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    match ext.to_ascii_lowercase().as_str() {
-        "stix2" => Some(Format::Stix),
-        "json" => match bytes {
-            None => Some(Format::Stix),
-            Some(b) if stix::sniff(b) => Some(Format::Stix),
-            Some(b) if misp::sniff(b) => Some(Format::Misp),
-            Some(_) => None,
-        },
-        _ => IocKind::from_name(name).map(Format::Ioc),
     }
 }
 
@@ -326,11 +312,11 @@ struct Index {
     exact: HashMap<Key, HashMap<Box<str>, Vec<CRef>>>,
     paths: BTreeMap<String, Vec<CRef>>,
     urls: BTreeMap<String, Vec<CRef>>,
-    regexes: Vec<(String, Option<Regex>, CRef)>,
+    regexes: Vec<(String, Option<String>, CRef)>,
 }
 
 impl Index {
-    fn add_feed(&mut self, name: String, feed: Feed) {
+    fn add_feed(&mut self, name: String, feed: Feed, checked: bool) {
         let src = self.sources.len();
         let fam0 = self.families.len();
         self.families
@@ -349,7 +335,7 @@ impl Index {
                 source.below_score += 1;
                 continue;
             }
-            if let Err(err) = self.add_entry(&source.path, fam0, e, &mut source.by_path) {
+            if let Err(err) = self.add_entry(&source.path, fam0, e, checked, &mut source.by_path) {
                 self.errors.push(err);
             } else {
                 source.indicators += 1;
@@ -363,37 +349,42 @@ impl Index {
         src: &str,
         fam0: usize,
         e: Entry,
+        checked: bool,
         by_path: &mut BTreeMap<String, usize>,
     ) -> Result<(), Error> {
-        let at = |err: Error| match e.line {
+        let line = e.line;
+        let at = |err: Error| match line {
             Some(l) => err.with_path(src).with_line(l),
             None => err.with_path(src),
         };
-        let fp = e
-            .false_positive
-            .as_deref()
-            .map(compile)
-            .transpose()
-            .map_err(at)?;
+        let fp = e.false_positive;
+        if let (Some(f), false) = (&fp, checked) {
+            validate(f).map_err(at)?;
+        }
         let any = e
             .any
-            .iter()
-            .map(|conj| conj.iter().map(term).collect())
+            .into_iter()
+            .map(|conj| conj.into_iter().map(|c| term(c, checked)).collect())
             .collect::<Result<Vec<Vec<Term>>, Error>>()
             .map_err(at)?;
         let ind = self.inds.len() as u32;
         for (c, conj) in any.iter().enumerate() {
             for (k, t) in conj.iter().enumerate() {
-                *by_path.entry(t.path.clone()).or_default() += 1;
+                match by_path.get_mut(&t.path) {
+                    Some(n) => *n += 1,
+                    None => {
+                        by_path.insert(t.path.clone(), 1);
+                    }
+                }
                 let r = CRef {
                     ind,
                     conj: c as u16,
                     comp: k as u16,
                 };
-                self.index_term(t.key, &t.value, r, fp.clone());
+                self.index_term(t.key, &t.value, r, fp.as_deref());
             }
         }
-        let id = match e.line {
+        let id = match line {
             Some(l) if e.id.is_empty() => format!("{src}:{l}"),
             _ => e.id,
         };
@@ -407,12 +398,14 @@ impl Index {
         Ok(())
     }
 
-    fn index_term(&mut self, key: Key, value: &str, r: CRef, fp: Option<Regex>) {
+    fn index_term(&mut self, key: Key, value: &str, r: CRef, fp: Option<&str>) {
         match key {
             Key::NotScanned => {}
             Key::FilePath => self.paths.entry(value.to_string()).or_default().push(r),
             Key::Url => self.urls.entry(value.to_string()).or_default().push(r),
-            Key::FilenameRegex => self.regexes.push((value.to_string(), fp, r)),
+            Key::FilenameRegex => self
+                .regexes
+                .push((value.to_string(), fp.map(str::to_string), r)),
             k => self
                 .exact
                 .entry(k)
@@ -425,12 +418,8 @@ impl Index {
 
     fn finish(mut self) -> (Indicators, Vec<Error>) {
         let names = self.name_regexes();
-        let mut by_id = HashMap::with_capacity(self.inds.len());
-        for (i, ind) in self.inds.iter().enumerate() {
-            by_id.entry(ind.id.clone()).or_insert(i as u32);
-        }
         let set = Indicators {
-            by_id,
+            by_id: OnceLock::new(),
             paths: multi(std::mem::take(&mut self.paths), false),
             urls: multi(std::mem::take(&mut self.urls), true),
             names,
@@ -447,15 +436,13 @@ impl Index {
             return None;
         }
         let regexes = std::mem::take(&mut self.regexes);
-        let set = RegexSetBuilder::new(regexes.iter().map(|(r, _, _)| r))
-            .unicode(false)
-            .size_limit(REGEX_SET_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SET_SIZE_LIMIT)
-            .build();
-        match set {
-            Ok(set) => Some(NameRegexes {
-                set,
-                false_positive: regexes.iter().map(|(_, fp, _)| fp.clone()).collect(),
+        match RegexIndex::new(regexes.iter().map(|(r, _, _)| r.clone()).collect()) {
+            Ok(index) => Some(NameRegexes {
+                index,
+                false_positive: regexes
+                    .iter()
+                    .map(|(_, fp, _)| fp.clone().map(LazyRegex::new))
+                    .collect(),
                 refs: regexes.iter().map(|(_, _, r)| *r).collect(),
             }),
             Err(e) => {
@@ -469,20 +456,19 @@ impl Index {
 }
 
 /// A comparison resolved: its key, and its value case-folded where the key
-/// compares without case; a filename regex must parse.
-fn term(c: &Comparison) -> Result<Term, Error> {
+/// compares without case; a filename regex must parse (unless `checked`).
+fn term(c: Comparison, checked: bool) -> Result<Term, Error> {
     let key = Key::of(&c.path);
-    if key == Key::FilenameRegex {
+    if key == Key::FilenameRegex && !checked {
         validate(&c.value)?;
     }
-    let value = if key.folds_case() {
-        c.value.to_ascii_lowercase()
-    } else {
-        c.value.clone()
-    };
+    let mut value = c.value;
+    if key.folds_case() {
+        value.make_ascii_lowercase();
+    }
     Ok(Term {
         key,
-        path: c.path.clone(),
+        path: c.path,
         value,
     })
 }
@@ -507,13 +493,6 @@ fn validate(re: &str) -> Result<(), Error> {
         .build()
         .parse(re)
         .map(|_| ())
-        .map_err(|e| Error::new(ErrorKind::Regex(first_line(&e.to_string()))))
-}
-
-fn compile(re: &str) -> Result<Regex, Error> {
-    RegexBuilder::new(re)
-        .unicode(false)
-        .build()
         .map_err(|e| Error::new(ErrorKind::Regex(first_line(&e.to_string()))))
 }
 

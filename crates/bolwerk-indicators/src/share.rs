@@ -39,7 +39,7 @@ impl Indicators {
     /// The indicator reported as `id` (a [`Match`](crate::Match)'s
     /// `indicator`), as a STIX object.
     pub fn stix_indicator(&self, id: &str) -> Option<StixIndicator> {
-        let ind = &self.inds[*self.by_id.get(id)? as usize];
+        let ind = self.by_id(id)?;
         let pattern = pattern_text(&ind.any);
         let stix_id = if id.starts_with("indicator--") {
             id.to_string()

@@ -179,18 +179,14 @@ fn echap_misp_event_loads_by_app() {
 }
 
 #[test]
-fn builtin_pack_loads_with_only_regex_dialect_refusals() {
+fn builtin_pack_loads_without_diagnostics() {
+    // The pack is read when the crate is built (build.rs), which refuses
+    // a feed line or regex that would warn here.
     let mut b = IndicatorsBuilder::new();
     b.add_builtin();
     let (set, diags) = b.build();
     assert_eq!(set.sources().len(), 13);
-    for d in &diags {
-        assert!(
-            d.to_string()
-                .starts_with("builtin:signature-base/filename-iocs.txt:"),
-            "{d}"
-        );
-    }
+    assert!(diags.is_empty(), "{diags:?}");
     assert!(set.len() > 10_000, "{} indicators", set.len());
 }
 
