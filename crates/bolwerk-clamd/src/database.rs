@@ -186,6 +186,7 @@ fn load(spec: &DbSpec, log: &Log) -> Result<Generation, Error> {
         },
         cache: spec.cache,
         prefer_mapped: true,
+        verify_cached: true,
     });
     for e in &loaded.errors {
         log.line(&format!("ERROR: {e}"));

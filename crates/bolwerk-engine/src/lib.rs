@@ -50,7 +50,7 @@ use std::path::Path;
 use bolwerk_sigs::{note, ContainerSig, FtmRule, LoadStats, NameId, SignatureSet, Source};
 
 use crate::body::{BodyMatcher, Owner, Pattern};
-use crate::compiled::{ImageError, NameTable};
+use crate::compiled::{Check, ImageError, NameTable};
 use crate::container::ContainerMatcher;
 use crate::digests::Digests;
 use crate::filetypes::FileTypeRules;
@@ -304,7 +304,12 @@ impl Engine {
     /// the load diagnostics stored with it. Nothing is compiled: the
     /// tables are used where they are mapped.
     pub fn open(path: &Path) -> Result<(Engine, Vec<String>), ImageError> {
-        let mut image = compiled::open(path)?;
+        Engine::open_checked(path, Check::Full)
+    }
+
+    /// [`Engine::open`], checking the image as `check` says.
+    pub fn open_checked(path: &Path, check: Check) -> Result<(Engine, Vec<String>), ImageError> {
+        let mut image = compiled::open(path, check)?;
         let mut meta = image.meta.take().expect("read by open");
         let sources = std::mem::take(&mut meta.sources)
             .into_iter()

@@ -88,22 +88,20 @@ fn value_of(bytes: &[u8]) -> u32 {
 const SLOT: usize = 16;
 /// Bytes of the two-byte bitmap.
 const TWO_BYTES: usize = (1 << 16) / 8;
+/// Tables of a stored prefilter (see [`Prefilter::tables`]).
+const TABLES: usize = 9;
 /// Words of a stored prefilter's header (see [`Prefilter::write_to`]).
-const HEADER_WORDS: usize = 10;
+const HEADER_WORDS: usize = 6 + TABLES;
 
 /// Atoms and their owners, ready to scan with. The tables are flat
 /// little-endian bytes (bitmaps as bytes: bit `i` is bit `i % 8` of byte
 /// `i / 8`), so an image's are used where they are mapped.
 pub(crate) struct Prefilter {
-    /// Two-byte atoms, by value.
-    two: Flat,
-    /// Hashed three-byte and four-byte atoms, and the bits of each.
-    three: Flat,
+    /// The gates, one for PE objects and one for every other type.
+    gates: [Gate; GATES],
+    /// The bits of the hashed three-byte and four-byte bitmaps.
     three_bits: u32,
-    four: Flat,
     four_bits: u32,
-    /// Which lengths (index 2, 3, 4) have atoms.
-    lengths: [bool; 5],
     /// Atoms held.
     atoms: usize,
     /// Per atom (in key order) where its owners start in `owners`, plus
@@ -115,6 +113,47 @@ pub(crate) struct Prefilter {
     /// [`target_bit`]).
     slots: Flat,
     slot_bits: u32,
+}
+
+/// Gates: the bitmaps a position is tested against before the exact
+/// table. There are two sets, because most official signatures are for PE
+/// files and many of their atoms fill other files (`00000000` in an ELF
+/// library): [`PE`] holds the atoms whose owners apply to PE objects (or
+/// to any type), [`OTHER`] those whose owners apply to some other type (or
+/// to any), so an ELF file or a text is never probed for an atom only PE
+/// signatures own.
+const GATES: usize = 2;
+/// The gate for PE objects (target type 1).
+const PE: usize = 0;
+/// The gate for objects of every other type.
+const OTHER: usize = 1;
+
+/// The gate used for objects of target type `target`.
+fn gate_of(target: u8) -> usize {
+    match target {
+        1 => PE,
+        _ => OTHER,
+    }
+}
+
+/// Whether an atom whose owners need the types in `mask` (see
+/// [`target_bit`]) belongs in gate `g`.
+fn in_gate(g: usize, mask: u32) -> bool {
+    let any = target_bit(0);
+    let pe = target_bit(1);
+    match g {
+        PE => mask & (any | pe) != 0,
+        _ => mask & !pe != 0,
+    }
+}
+
+/// One gate: two-byte atoms by value, hashed three- and four-byte atoms,
+/// and which lengths (index 2, 3, 4) it has.
+struct Gate {
+    two: Flat,
+    three: Flat,
+    four: Flat,
+    lengths: [bool; 5],
 }
 
 /// The owners of one atom: pattern ids.
@@ -132,9 +171,6 @@ impl<'a> Owners<'a> {
 
 /// The tables one scan reads, borrowed once.
 struct View<'a> {
-    two: &'a [u8],
-    three: &'a [u8],
-    four: &'a [u8],
     starts: &'a [u8],
     owners: &'a [u8],
     slots: &'a [u8],
@@ -168,10 +204,6 @@ impl Prefilter {
             n
         };
         let (three_bits, four_bits) = (gate_bits(count(3)), gate_bits(count(4)));
-        let mut two = vec![0u64; (1 << 16) / 64];
-        let mut three = vec![0u64; (1usize << three_bits) / 64];
-        let mut four = vec![0u64; (1usize << four_bits) / 64];
-        let mut lengths = [false; 5];
         let (mut keys, mut starts, mut targets) = (Vec::new(), Vec::new(), Vec::new());
         let mut owners: Vec<u32> = Vec::with_capacity(keyed.len());
         for (k, owner, target) in keyed {
@@ -179,6 +211,17 @@ impl Prefilter {
                 targets.push(0u32);
                 keys.push(k);
                 starts.push(owners.len() as u32);
+            }
+            owners.push(owner);
+            *targets.last_mut().expect("pushed") |= target_bit(target);
+        }
+        starts.push(owners.len() as u32);
+        let gates = std::array::from_fn(|g| {
+            let mut two = vec![0u64; (1 << 16) / 64];
+            let mut three = vec![0u64; (1usize << three_bits) / 64];
+            let mut four = vec![0u64; (1usize << four_bits) / 64];
+            let mut lengths = [false; 5];
+            for (&k, _) in keys.iter().zip(&targets).filter(|(_, &t)| in_gate(g, t)) {
                 let (len, value) = ((k >> 32) as usize, k as u32);
                 lengths[len] = true;
                 match len {
@@ -187,10 +230,13 @@ impl Prefilter {
                     _ => set(&mut four, hash(value, four_bits)),
                 }
             }
-            owners.push(owner);
-            *targets.last_mut().expect("pushed") |= target_bit(target);
-        }
-        starts.push(owners.len() as u32);
+            Gate {
+                two: Flat::Owned(le_u64s(&two)),
+                three: Flat::Owned(le_u64s(&three)),
+                four: Flat::Owned(le_u64s(&four)),
+                lengths,
+            }
+        });
         let slot_bits = (keys.len() * 2).next_power_of_two().trailing_zeros().max(4);
         let mut slots = vec![0u8; SLOT << slot_bits];
         let mask = (1usize << slot_bits) - 1;
@@ -205,12 +251,9 @@ impl Prefilter {
             slot[12..].copy_from_slice(&targets[i].to_le_bytes());
         }
         Prefilter {
-            two: Flat::Owned(le_u64s(&two)),
-            three: Flat::Owned(le_u64s(&three)),
+            gates,
             three_bits,
-            four: Flat::Owned(le_u64s(&four)),
             four_bits,
-            lengths,
             atoms: keys.len(),
             starts: Flat::Owned(le_u32s(&starts)),
             owners: Flat::Owned(le_u32s(&owners)),
@@ -221,22 +264,22 @@ impl Prefilter {
 
     /// Write the prefilter as one image section: a header of
     /// [`HEADER_WORDS`] little-endian u64 (the bits of the three- and
-    /// four-byte bitmaps and of the slot table, the lengths present as a
-    /// bit mask, the number of atoms, and the byte lengths of the
-    /// three-byte and four-byte bitmaps, the starts, the owners and the
-    /// slots), then the two-byte bitmap and those five tables, each padded
-    /// to a multiple of 8 bytes.
+    /// four-byte bitmaps and of the slot table, the lengths each gate has
+    /// as a bit mask, the number of atoms, and the byte length of each of
+    /// the nine tables), then the tables in [`Prefilter::tables`] order,
+    /// each padded to a multiple of 8 bytes.
     pub(crate) fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mask = (0..5).fold(0u64, |m, l| m | (u64::from(self.lengths[l]) << l));
+        let mask = |g: &Gate| (0..5).fold(0u64, |m, l| m | (u64::from(g.lengths[l]) << l));
         let tables = self.tables();
         let mut header = vec![
             u64::from(self.three_bits),
             u64::from(self.four_bits),
             u64::from(self.slot_bits),
-            mask,
+            mask(&self.gates[PE]),
+            mask(&self.gates[OTHER]),
             self.atoms as u64,
         ];
-        header.extend(tables[1..].iter().map(|t| t.bytes().len() as u64));
+        header.extend(tables.iter().map(|t| t.bytes().len() as u64));
         let mut parts = vec![le_u64s(&header)];
         parts.extend(tables.iter().map(|t| t.bytes().to_vec()));
         let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
@@ -263,28 +306,31 @@ impl Prefilter {
         let three_bits = bits(0, MIN_GATE_BITS, MAX_GATE_BITS)?;
         let four_bits = bits(1, MIN_GATE_BITS, MAX_GATE_BITS)?;
         let slot_bits = bits(2, 4, 32)?;
-        let mask = word(3)?;
-        let atoms = usize::try_from(word(4)?).map_err(|_| "prefilter atom count")?;
-        let mut lens = vec![TWO_BYTES];
-        for i in 5..HEADER_WORDS {
+        let masks = [word(3)?, word(4)?];
+        let atoms = usize::try_from(word(5)?).map_err(|_| "prefilter atom count")?;
+        let mut lens = Vec::with_capacity(TABLES);
+        for i in HEADER_WORDS - TABLES..HEADER_WORDS {
             lens.push(usize::try_from(word(i)?).map_err(|_| "prefilter table length")?);
         }
-        let want = [
+        let gate = [
             TWO_BYTES,
             (1usize << three_bits) / 8,
             (1usize << four_bits) / 8,
+        ];
+        let mut want = Vec::from_iter(gate.iter().chain(&gate).copied());
+        want.extend([
             atoms
                 .checked_add(1)
                 .and_then(|n| n.checked_mul(4))
                 .unwrap_or(0),
-            lens[4] - lens[4] % 4,
+            lens[7] - lens[7] % 4,
             SLOT << slot_bits,
-        ];
+        ]);
         if lens != want || atoms > 1usize << slot_bits {
             return Err("prefilter tables of inconsistent sizes".into());
         }
         let mut off = at + HEADER_WORDS * 8;
-        let mut tables = Vec::with_capacity(6);
+        let mut tables = Vec::with_capacity(TABLES);
         for l in lens {
             tables.push(Flat::mapped(map, off, l).ok_or("prefilter table past the end")?);
             off = off.saturating_add(l.next_multiple_of(8));
@@ -293,14 +339,18 @@ impl Prefilter {
             return Err("prefilter tables past their section".into());
         }
         let mut t = tables.into_iter();
-        let mut next = || t.next().expect("six tables");
-        Ok(Prefilter {
+        let mut next = || t.next().expect("nine tables");
+        let mut gate = |mask: u64| Gate {
             two: next(),
             three: next(),
-            three_bits,
             four: next(),
-            four_bits,
             lengths: std::array::from_fn(|l| l >= 2 && mask & (1 << l) != 0),
+        };
+        let gates = [gate(masks[PE]), gate(masks[OTHER])];
+        Ok(Prefilter {
+            gates,
+            three_bits,
+            four_bits,
             atoms,
             starts: next(),
             owners: next(),
@@ -319,12 +369,17 @@ impl Prefilter {
         self.tables().iter().map(|t| t.heap_bytes()).sum()
     }
 
-    /// The tables in their stored order.
-    fn tables(&self) -> [&Flat; 6] {
+    /// The tables in their stored order: each gate's two-, three- and
+    /// four-byte bitmaps (PE first), the starts, the owners, the slots.
+    fn tables(&self) -> [&Flat; TABLES] {
+        let [pe, other] = &self.gates;
         [
-            &self.two,
-            &self.three,
-            &self.four,
+            &pe.two,
+            &pe.three,
+            &pe.four,
+            &other.two,
+            &other.three,
+            &other.four,
             &self.starts,
             &self.owners,
             &self.slots,
@@ -333,9 +388,6 @@ impl Prefilter {
 
     fn view(&self) -> View<'_> {
         View {
-            two: self.two.bytes(),
-            three: self.three.bytes(),
-            four: self.four.bytes(),
             starts: self.starts.bytes(),
             owners: self.owners.bytes(),
             slots: self.slots.bytes(),
@@ -354,12 +406,13 @@ impl Prefilter {
     ) -> bool {
         let v = self.view();
         let want = target_bit(0) | target_bit(target);
-        let [_, _, has2, has3, has4] = self.lengths;
+        let gate = &self.gates[gate_of(target)];
+        let (two, three, four) = (gate.two.bytes(), gate.three.bytes(), gate.four.bytes());
+        let [_, _, has2, has3, has4] = gate.lengths;
         let n = data.len();
-        let mut i = 0;
-        while i + 4 <= n {
-            let w = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-            if has4 && test(v.four, hash(w, self.four_bits)) {
+        for (i, window) in data.windows(4).enumerate() {
+            let w = u32::from_le_bytes(window.try_into().expect("four bytes"));
+            if has4 && test(four, hash(w, self.four_bits)) {
                 if let Some(o) = v.owners_of(4, w, want) {
                     if hit(i, o) {
                         return true;
@@ -367,26 +420,25 @@ impl Prefilter {
                 }
             }
             let w3 = w & 0x00ff_ffff;
-            if has3 && test(v.three, hash(w3, self.three_bits)) {
+            if has3 && test(three, hash(w3, self.three_bits)) {
                 if let Some(o) = v.owners_of(3, w3, want) {
                     if hit(i, o) {
                         return true;
                     }
                 }
             }
-            if has2 && test(v.two, (w & 0xffff) as usize) {
+            if has2 && test(two, (w & 0xffff) as usize) {
                 if let Some(o) = v.owners_of(2, w & 0xffff, want) {
                     if hit(i, o) {
                         return true;
                     }
                 }
             }
-            i += 1;
         }
         // The last three positions: only shorter windows fit.
-        while i < n {
+        for i in n.saturating_sub(3)..n {
             for len in [3, 2] {
-                if self.lengths[len] && i + len <= n {
+                if gate.lengths[len] && i + len <= n {
                     let value = value_of(&data[i..i + len]);
                     if let Some(o) = v.owners_of(len, value, want) {
                         if hit(i, o) {
@@ -395,7 +447,6 @@ impl Prefilter {
                     }
                 }
             }
-            i += 1;
         }
         false
     }
@@ -485,6 +536,44 @@ mod tests {
             "a buffer shorter than four"
         );
         assert!(hits(&p, b"").is_empty());
+    }
+
+    #[test]
+    fn each_type_is_probed_only_for_the_atoms_its_owners_need() {
+        // Owners: 0 any type, 1 PE only, 2 ELF (6) only; "both" has a PE
+        // owner (3) and an ELF one (4). Owners are handed over per atom,
+        // whatever their type: verification checks each owner's.
+        let p = Prefilter::build(vec![
+            (b"anyt".to_vec(), 0, 0),
+            (b"pe32".to_vec(), 1, 1),
+            (b"elf6".to_vec(), 2, 6),
+            (b"both".to_vec(), 3, 1),
+            (b"both".to_vec(), 4, 6),
+        ]);
+        let data = b"anyt pe32 elf6 both";
+        let seen = |target| {
+            let mut out = Vec::new();
+            p.scan(data, target, |at, o| {
+                out.push((at, o.iter().collect::<Vec<_>>()));
+                false
+            });
+            out
+        };
+        assert_eq!(seen(1), [(0, vec![0]), (5, vec![1]), (15, vec![3, 4])]);
+        assert_eq!(seen(6), [(0, vec![0]), (10, vec![2]), (15, vec![3, 4])]);
+        assert_eq!(
+            seen(0),
+            [(0, vec![0])],
+            "untyped data: any-type owners only"
+        );
+        assert_eq!(seen(7), [(0, vec![0])]);
+        // The PE atom is not in the gate other types use, nor the ELF
+        // atom in the PE gate (the exact table would refuse them anyway).
+        let four =
+            |g: usize, a: &[u8]| test(p.gates[g].four.bytes(), hash(value_of(a), p.four_bits));
+        assert!(four(PE, b"pe32") && !four(OTHER, b"pe32"));
+        assert!(four(OTHER, b"elf6") && !four(PE, b"elf6"));
+        assert!(four(PE, b"anyt") && four(OTHER, b"anyt"));
     }
 
     #[test]

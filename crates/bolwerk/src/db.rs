@@ -71,6 +71,7 @@ fn compile(
         },
         cache: false,
         prefer_mapped: true,
+        verify_cached: true,
     };
     let image = bolwerk_engine::cache::compile_image(&req, output)
         .map_err(|e| anyhow::anyhow!("{}: {e}", output.display()))?;

@@ -65,6 +65,7 @@ pub fn load(req: &DbRequest<'_>) -> anyhow::Result<Loaded> {
         },
         cache: req.cache,
         prefer_mapped: false,
+        verify_cached: false,
     });
     for w in &loaded.warnings {
         eprintln!("WARNING: {w}");
