@@ -488,8 +488,13 @@ mod tests {
     use super::*;
 
     fn hits(p: &Prefilter, data: &[u8]) -> Vec<(usize, Vec<u32>)> {
+        hits_for(p, data, 0)
+    }
+
+    /// Every hit for an object of target type `target`, with its owners.
+    fn hits_for(p: &Prefilter, data: &[u8], target: u8) -> Vec<(usize, Vec<u32>)> {
         let mut out = Vec::new();
-        p.scan(data, 0, |at, o| {
+        p.scan(data, target, |at, o| {
             out.push((at, o.iter().collect()));
             false
         });
@@ -512,12 +517,7 @@ mod tests {
             hits(&p, b"pe").is_empty(),
             "an atom of PE signatures, in data of no type"
         );
-        let mut pe = Vec::new();
-        p.scan(b"pe", 1, |at, o| {
-            pe.push((at, o.iter().collect()));
-            false
-        });
-        assert_eq!(pe, [(0, vec![10])]);
+        assert_eq!(hits_for(&p, b"pe", 1), [(0, vec![10])]);
         let got = hits(&p, b"abcdabcd");
         assert_eq!(
             got,
@@ -551,14 +551,7 @@ mod tests {
             (b"both".to_vec(), 4, 6),
         ]);
         let data = b"anyt pe32 elf6 both";
-        let seen = |target| {
-            let mut out = Vec::new();
-            p.scan(data, target, |at, o| {
-                out.push((at, o.iter().collect::<Vec<_>>()));
-                false
-            });
-            out
-        };
+        let seen = |target| hits_for(&p, data, target);
         assert_eq!(seen(1), [(0, vec![0]), (5, vec![1]), (15, vec![3, 4])]);
         assert_eq!(seen(6), [(0, vec![0]), (10, vec![2]), (15, vec![3, 4])]);
         assert_eq!(
