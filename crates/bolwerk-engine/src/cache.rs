@@ -68,8 +68,9 @@ pub struct Request {
     /// Checksum an image found in the cache every time it is mapped (a
     /// long-lived daemon does: it pays the read of the whole file once
     /// per load). Without it an image is checksummed the first time it is
-    /// mapped, and again only if it changed since (its stamp, see
-    /// [`stamp`], no longer matches): reading the whole image was 85 of
+    /// mapped, and again only if it changed since (its stamp, a file
+    /// beside it with its inode, length and modification time, no longer
+    /// matches): reading the whole image was 85 of
     /// the 110 ms a 7.2-million-signature set took to map. Images given
     /// with `-d x.bwdb` are always checksummed.
     pub verify_cached: bool,

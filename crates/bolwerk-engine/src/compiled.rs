@@ -492,7 +492,8 @@ fn tempfile_in(dir: &Path, path: &Path) -> std::io::Result<(std::path::PathBuf, 
     Err(std::io::Error::other("no temporary file name free"))
 }
 
-/// How much of an image [`open`] checks before mapping it.
+/// How much of an image is checked before it is mapped
+/// ([`Engine::open_checked`](crate::Engine::open_checked)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
     /// The header, the directory and the sizes of every table, and the
