@@ -58,7 +58,7 @@ use crate::hashindex::{stride, HashIndex, HashIndex3};
 
 const MAGIC: &[u8; 8] = b"BWDB\0\r\n\x1a";
 /// Format version; bumped on any layout change.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 const HEADER: usize = 64;
 const DIR_ENTRY: usize = 24;
 

@@ -6,13 +6,14 @@
 //!
 //! * a bitmap of 2^16 bits (8 KiB, in L1 cache) indexed by the two bytes
 //!   at the position, for two-byte atoms;
-//! * for three- and for four-byte atoms, a bitmap indexed by a
-//!   multiplicative hash of the three (four) bytes at the position, of
-//!   about 32 bits an atom (a hit rate near 3% whatever the bytes: common
-//!   prefixes such as `00 00 00` do not pass more often than rare ones),
-//!   at most 2^24 bits (2 MiB, in a core's L2 cache). Atoms are chosen
-//!   four bytes long where the pattern allows, so the three-byte bitmap is
-//!   small and stays in L1 too.
+//! * a bitmap indexed by a multiplicative hash of the four bytes at the
+//!   position, of about 32 bits an atom (a hit rate near 3% whatever the
+//!   bytes: common prefixes such as `00 00 00` do not pass more often than
+//!   rare ones), at most 2^24 bits (2 MiB, in a core's L2 cache). A
+//!   three-byte atom is entered in it with each of the 256 bytes that can
+//!   follow it: atoms are chosen four bytes long where the pattern allows,
+//!   so there are few (about a hundred in the official signatures), and a
+//!   position costs one hashed test rather than two.
 //!
 //! Only where a bit is set is the window looked up exactly, in an
 //! open-addressed hash table of the atoms keyed by (length, value) at most
@@ -34,7 +35,7 @@ const MIN_GATE_BITS: u32 = 10;
 /// Bits per atom a hashed bitmap aims for.
 const BITS_PER_ATOM: usize = 32;
 
-/// The bit of a three- or four-byte window in a bitmap of 2^`bits`.
+/// The bit of a four-byte window in a bitmap of 2^`bits`.
 #[inline]
 fn hash(value: u32, bits: u32) -> usize {
     (u64::from(value).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
@@ -89,9 +90,9 @@ const SLOT: usize = 16;
 /// Bytes of the two-byte bitmap.
 const TWO_BYTES: usize = (1 << 16) / 8;
 /// Tables of a stored prefilter (see [`Prefilter::tables`]).
-const TABLES: usize = 9;
+const TABLES: usize = 7;
 /// Words of a stored prefilter's header (see [`Prefilter::write_to`]).
-const HEADER_WORDS: usize = 6 + TABLES;
+const HEADER_WORDS: usize = 5 + TABLES;
 
 /// Atoms and their owners, ready to scan with. The tables are flat
 /// little-endian bytes (bitmaps as bytes: bit `i` is bit `i % 8` of byte
@@ -99,8 +100,7 @@ const HEADER_WORDS: usize = 6 + TABLES;
 pub(crate) struct Prefilter {
     /// The gates, one for PE objects and one for every other type.
     gates: [Gate; GATES],
-    /// The bits of the hashed three-byte and four-byte bitmaps.
-    three_bits: u32,
+    /// The bits of the hashed four-byte bitmaps.
     four_bits: u32,
     /// Atoms held.
     atoms: usize,
@@ -147,11 +147,11 @@ fn in_gate(g: usize, mask: u32) -> bool {
     }
 }
 
-/// One gate: two-byte atoms by value, hashed three- and four-byte atoms,
-/// and which lengths (index 2, 3, 4) it has.
+/// One gate: two-byte atoms by value, hashed four-byte windows (of
+/// four-byte atoms, and of three-byte atoms with every next byte), and
+/// which lengths (index 2, 3, 4) it has.
 struct Gate {
     two: Flat,
-    three: Flat,
     four: Flat,
     lengths: [bool; 5],
 }
@@ -203,7 +203,7 @@ impl Prefilter {
             }
             n
         };
-        let (three_bits, four_bits) = (gate_bits(count(3)), gate_bits(count(4)));
+        let four_bits = gate_bits(count(4) + 256 * count(3));
         let (mut keys, mut starts, mut targets) = (Vec::new(), Vec::new(), Vec::new());
         let mut owners: Vec<u32> = Vec::with_capacity(keyed.len());
         for (k, owner, target) in keyed {
@@ -218,7 +218,6 @@ impl Prefilter {
         starts.push(owners.len() as u32);
         let gates = std::array::from_fn(|g| {
             let mut two = vec![0u64; (1 << 16) / 64];
-            let mut three = vec![0u64; (1usize << three_bits) / 64];
             let mut four = vec![0u64; (1usize << four_bits) / 64];
             let mut lengths = [false; 5];
             for (&k, _) in keys.iter().zip(&targets).filter(|(_, &t)| in_gate(g, t)) {
@@ -226,13 +225,16 @@ impl Prefilter {
                 lengths[len] = true;
                 match len {
                     2 => set(&mut two, value as usize),
-                    3 => set(&mut three, hash(value, three_bits)),
+                    3 => {
+                        for next in 0..=255u32 {
+                            set(&mut four, hash(value | next << 24, four_bits));
+                        }
+                    }
                     _ => set(&mut four, hash(value, four_bits)),
                 }
             }
             Gate {
                 two: Flat::Owned(le_u64s(&two)),
-                three: Flat::Owned(le_u64s(&three)),
                 four: Flat::Owned(le_u64s(&four)),
                 lengths,
             }
@@ -252,7 +254,6 @@ impl Prefilter {
         }
         Prefilter {
             gates,
-            three_bits,
             four_bits,
             atoms: keys.len(),
             starts: Flat::Owned(le_u32s(&starts)),
@@ -263,16 +264,15 @@ impl Prefilter {
     }
 
     /// Write the prefilter as one image section: a header of
-    /// [`HEADER_WORDS`] little-endian u64 (the bits of the three- and
-    /// four-byte bitmaps and of the slot table, the lengths each gate has
-    /// as a bit mask, the number of atoms, and the byte length of each of
-    /// the nine tables), then the tables in [`Prefilter::tables`] order,
+    /// [`HEADER_WORDS`] little-endian u64 (the bits of the four-byte
+    /// bitmaps and of the slot table, the lengths each gate has as a bit
+    /// mask, the number of atoms, and the byte length of each of the
+    /// [`TABLES`] tables), then the tables in [`Prefilter::tables`] order,
     /// each padded to a multiple of 8 bytes.
     pub(crate) fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mask = |g: &Gate| (0..5).fold(0u64, |m, l| m | (u64::from(g.lengths[l]) << l));
         let tables = self.tables();
         let mut header = vec![
-            u64::from(self.three_bits),
             u64::from(self.four_bits),
             u64::from(self.slot_bits),
             mask(&self.gates[PE]),
@@ -303,27 +303,22 @@ impl Prefilter {
                 .filter(|b| (lo..=hi).contains(b))
                 .ok_or_else(|| format!("prefilter table of 2^{b} bits"))
         };
-        let three_bits = bits(0, MIN_GATE_BITS, MAX_GATE_BITS)?;
-        let four_bits = bits(1, MIN_GATE_BITS, MAX_GATE_BITS)?;
-        let slot_bits = bits(2, 4, 32)?;
-        let masks = [word(3)?, word(4)?];
-        let atoms = usize::try_from(word(5)?).map_err(|_| "prefilter atom count")?;
+        let four_bits = bits(0, MIN_GATE_BITS, MAX_GATE_BITS)?;
+        let slot_bits = bits(1, 4, 32)?;
+        let masks = [word(2)?, word(3)?];
+        let atoms = usize::try_from(word(4)?).map_err(|_| "prefilter atom count")?;
         let mut lens = Vec::with_capacity(TABLES);
         for i in HEADER_WORDS - TABLES..HEADER_WORDS {
             lens.push(usize::try_from(word(i)?).map_err(|_| "prefilter table length")?);
         }
-        let gate = [
-            TWO_BYTES,
-            (1usize << three_bits) / 8,
-            (1usize << four_bits) / 8,
-        ];
+        let gate = [TWO_BYTES, (1usize << four_bits) / 8];
         let mut want = Vec::from_iter(gate.iter().chain(&gate).copied());
         want.extend([
             atoms
                 .checked_add(1)
                 .and_then(|n| n.checked_mul(4))
                 .unwrap_or(0),
-            lens[7] - lens[7] % 4,
+            lens[5] - lens[5] % 4,
             SLOT << slot_bits,
         ]);
         if lens != want || atoms > 1usize << slot_bits {
@@ -339,17 +334,15 @@ impl Prefilter {
             return Err("prefilter tables past their section".into());
         }
         let mut t = tables.into_iter();
-        let mut next = || t.next().expect("nine tables");
+        let mut next = || t.next().expect("seven tables");
         let mut gate = |mask: u64| Gate {
             two: next(),
-            three: next(),
             four: next(),
             lengths: std::array::from_fn(|l| l >= 2 && mask & (1 << l) != 0),
         };
         let gates = [gate(masks[PE]), gate(masks[OTHER])];
         Ok(Prefilter {
             gates,
-            three_bits,
             four_bits,
             atoms,
             starts: next(),
@@ -369,16 +362,14 @@ impl Prefilter {
         self.tables().iter().map(|t| t.heap_bytes()).sum()
     }
 
-    /// The tables in their stored order: each gate's two-, three- and
+    /// The tables in their stored order: each gate's two-byte and
     /// four-byte bitmaps (PE first), the starts, the owners, the slots.
     fn tables(&self) -> [&Flat; TABLES] {
         let [pe, other] = &self.gates;
         [
             &pe.two,
-            &pe.three,
             &pe.four,
             &other.two,
-            &other.three,
             &other.four,
             &self.starts,
             &self.owners,
@@ -407,23 +398,25 @@ impl Prefilter {
         let v = self.view();
         let want = target_bit(0) | target_bit(target);
         let gate = &self.gates[gate_of(target)];
-        let (two, three, four) = (gate.two.bytes(), gate.three.bytes(), gate.four.bytes());
+        let (two, four) = (gate.two.bytes(), gate.four.bytes());
         let [_, _, has2, has3, has4] = gate.lengths;
         let n = data.len();
         for (i, window) in data.windows(4).enumerate() {
             let w = u32::from_le_bytes(window.try_into().expect("four bytes"));
-            if has4 && test(four, hash(w, self.four_bits)) {
-                if let Some(o) = v.owners_of(4, w, want) {
-                    if hit(i, o) {
-                        return true;
+            if (has4 || has3) && test(four, hash(w, self.four_bits)) {
+                if has4 {
+                    if let Some(o) = v.owners_of(4, w, want) {
+                        if hit(i, o) {
+                            return true;
+                        }
                     }
                 }
-            }
-            let w3 = w & 0x00ff_ffff;
-            if has3 && test(three, hash(w3, self.three_bits)) {
-                if let Some(o) = v.owners_of(3, w3, want) {
-                    if hit(i, o) {
-                        return true;
+                let w3 = w & 0x00ff_ffff;
+                if has3 {
+                    if let Some(o) = v.owners_of(3, w3, want) {
+                        if hit(i, o) {
+                            return true;
+                        }
                     }
                 }
             }
