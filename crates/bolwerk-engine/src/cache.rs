@@ -103,10 +103,10 @@ pub fn load(req: &Request) -> Loaded {
         .then(|| dir().and_then(|d| image_path(&d, &req.paths, req.builtin, &req.options).ok()))
         .flatten();
     if let Some(slot) = slot.as_ref().filter(|s| s.is_file()) {
-        let checked = !req.verify_cached && stamp_matches(slot);
-        let check = match checked {
-            true => Check::Structure,
-            false => Check::Full,
+        let check = if !req.verify_cached && stamp_matches(slot) {
+            Check::Structure
+        } else {
+            Check::Full
         };
         match Engine::open_checked(slot, check) {
             Ok((engine, notes)) => {

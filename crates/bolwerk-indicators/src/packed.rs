@@ -147,21 +147,22 @@ impl<'a> Reader<'a> {
         let id = self.string()?;
         let family = self.len()?;
         let flags = self.byte()?;
-        let score = (flags & SCORE != 0).then(|| self.byte()).flatten();
-        let note = (flags & NOTE != 0).then(|| self.string()).flatten();
-        let false_positive = (flags & FALSE_POSITIVE != 0)
-            .then(|| self.string())
-            .flatten();
+        let score = match flags & SCORE {
+            0 => None,
+            _ => Some(self.byte()?),
+        };
+        let note = match flags & NOTE {
+            0 => None,
+            _ => Some(self.string()?),
+        };
+        let false_positive = match flags & FALSE_POSITIVE {
+            0 => None,
+            _ => Some(self.string()?),
+        };
         let line = match flags & LINE {
             0 => None,
             _ => Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?)),
         };
-        if (flags & SCORE != 0) != score.is_some()
-            || (flags & NOTE != 0) != note.is_some()
-            || (flags & FALSE_POSITIVE != 0) != false_positive.is_some()
-        {
-            return None;
-        }
         let conjunctions = self.len()?;
         let mut any = Vec::with_capacity(conjunctions.min(self.0.len()));
         for _ in 0..conjunctions {

@@ -435,15 +435,19 @@ impl Index {
         if self.regexes.is_empty() {
             return None;
         }
-        let regexes = std::mem::take(&mut self.regexes);
-        match RegexIndex::new(regexes.iter().map(|(r, _, _)| r.clone()).collect()) {
+        let (sources, rest): (Vec<String>, Vec<(Option<String>, CRef)>) =
+            std::mem::take(&mut self.regexes)
+                .into_iter()
+                .map(|(re, fp, r)| (re, (fp, r)))
+                .unzip();
+        match RegexIndex::new(sources) {
             Ok(index) => Some(NameRegexes {
                 index,
-                false_positive: regexes
+                false_positive: rest
                     .iter()
-                    .map(|(_, fp, _)| fp.clone().map(LazyRegex::new))
+                    .map(|(fp, _)| fp.clone().map(LazyRegex::new))
                     .collect(),
-                refs: regexes.iter().map(|(_, _, r)| *r).collect(),
+                refs: rest.iter().map(|(_, r)| *r).collect(),
             }),
             Err(e) => {
                 self.errors.push(Error::new(ErrorKind::Regex(format!(
