@@ -30,6 +30,7 @@ use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
 use crate::flat::{encode_records, Flat, Records};
+use crate::pages::Pages;
 use crate::prefilter::Prefilter;
 use crate::verify::{verify, Matched, Memo, Plan, Work};
 
@@ -343,26 +344,50 @@ impl BodyMatcher {
     /// Every body signature that matches `data` (stopping after the first
     /// unless `all`) and every match of every logical subsignature.
     pub(crate) fn scan(&self, data: &[u8], ctx: &ObjectContext, all: bool) -> BodyHits {
+        self.scan_paged(data, ctx, all, Pages::default(), &mut |_| {})
+    }
+
+    /// [`BodyMatcher::scan`] over an object whose sweeps hand the pages
+    /// behind them to `pages`; `along` is given, in order, each part of
+    /// `data` the first sweep has passed, while it is still in cache, and
+    /// all of `data` only if that sweep was not stopped.
+    pub(crate) fn scan_paged(
+        &self,
+        data: &[u8],
+        ctx: &ObjectContext,
+        all: bool,
+        pages: Pages<'_>,
+        along: &mut dyn FnMut(&[u8]),
+    ) -> BodyHits {
         let mut pass = Pass {
             m: self,
             data,
+            pages,
             ctx,
             hits: BodyHits::default(),
             seen: HashSet::new(),
             last: HashMap::new(),
             subs: HashMap::new(),
-            memo: Memo::default(),
+            memo: Memo::paged(pages),
             work: Work::for_len(data.len()),
             active: None,
         };
-        let stopped = self.prefilter.scan(data, ctx.target, |pos, owners| {
-            for s in owners.iter() {
-                if pass.candidate(s, pos) && !all {
-                    return true;
+        let mut done = 0;
+        let passed = |pos: usize| {
+            along(&data[done..pos]);
+            done = pos;
+            pages.behind(data, pos);
+        };
+        let stopped = self
+            .prefilter
+            .scan(data, ctx.target, passed, |pos, owners| {
+                for s in owners.iter() {
+                    if pass.candidate(s, pos) && !all {
+                        return true;
+                    }
                 }
-            }
-            pass.work.exhausted
-        });
+                pass.work.exhausted
+            });
         if !stopped && !pass.work.exhausted {
             self.second_pass(&mut pass);
         }
@@ -394,13 +419,15 @@ impl BodyMatcher {
             return;
         }
         pass.active = Some(active);
-        let data = pass.data;
-        self.late.scan(data, pass.ctx.target, |pos, owners| {
-            for s in owners.iter() {
-                pass.candidate(s, pos);
-            }
-            pass.work.exhausted
-        });
+        let (data, pages) = (pass.data, pass.pages);
+        let passed = |pos: usize| pages.behind(data, pos);
+        self.late
+            .scan(data, pass.ctx.target, passed, |pos, owners| {
+                for s in owners.iter() {
+                    pass.candidate(s, pos);
+                }
+                pass.work.exhausted
+            });
     }
 }
 
@@ -408,6 +435,8 @@ impl BodyMatcher {
 struct Pass<'a> {
     m: &'a BodyMatcher,
     data: &'a [u8],
+    /// Where the sweeps hand back the pages they passed.
+    pages: Pages<'a>,
     ctx: &'a ObjectContext,
     hits: BodyHits,
     /// Body signatures already found.
@@ -417,7 +446,7 @@ struct Pass<'a> {
     last: HashMap<u32, u64>,
     /// Matches per (signature, subsignature).
     subs: HashMap<(u32, u8), SubHits>,
-    memo: Memo,
+    memo: Memo<'a>,
     work: Work,
     /// In the second pass: the signatures whose deferred subsignatures are
     /// looked for.

@@ -37,6 +37,7 @@ mod filetypes;
 mod flat;
 mod hashindex;
 mod logical;
+mod pages;
 mod prefilter;
 mod rarity;
 mod spill;
@@ -44,6 +45,8 @@ mod verify;
 
 pub use body::ObjectContext;
 pub use container::Member;
+pub use digests::Digests;
+pub use pages::{Pages, CHUNK};
 
 use std::path::Path;
 
@@ -52,7 +55,6 @@ use bolwerk_sigs::{note, ContainerSig, FtmRule, LoadStats, NameId, SignatureSet,
 use crate::body::{BodyMatcher, Owner, Pattern};
 use crate::compiled::{Check, ImageError, NameTable};
 use crate::container::ContainerMatcher;
-use crate::digests::Digests;
 use crate::filetypes::FileTypeRules;
 use crate::hashindex::{HashIndex, HashIndex3};
 use crate::logical::LogicalMatcher;
@@ -454,16 +456,45 @@ impl Engine {
     /// order (measured with and without `--allmatch`): body signatures,
     /// whole-file hashes, logical signatures, PE section hashes.
     pub fn scan(&self, data: &[u8], ctx: &ObjectContext, opts: &ScanOptions) -> Scanned {
+        self.scan_digested(&mut Digests::new(data), ctx, opts)
+    }
+
+    /// [`Engine::scan`] of the object of `digests`, sharing its digests
+    /// with the caller's other passes and handing the pages its sweeps
+    /// pass to the object's [`Pages`].
+    pub fn scan_digested(
+        &self,
+        digests: &mut Digests<'_>,
+        ctx: &ObjectContext,
+        opts: &ScanOptions,
+    ) -> Scanned {
         let all = opts.all_match;
+        let data = digests.data();
         let mut found = Vec::new();
-        let mut digests = Digests::new(data);
         let size = u32::try_from(data.len()).ok();
         let detection = |kind| move |(name, offset)| Detection { name, kind, offset };
-        let mut hits = self.bodies.scan(data, ctx, all);
+        // A whole-file MD5 the hash signatures will want is computed as the
+        // prefilter passes each chunk, while the chunk is in cache and
+        // before its pages are handed back.
+        let wanted = self.file.md5.wants(size) && !digests.has_md5();
+        let mut md5 = wanted.then(<md5::Md5 as md5::Digest>::new);
+        let mut hashed = 0;
+        let mut along = |part: &[u8]| {
+            if let Some(h) = md5.as_mut() {
+                md5::Digest::update(h, part);
+                hashed += part.len();
+            }
+        };
+        let mut hits = self
+            .bodies
+            .scan_paged(data, ctx, all, digests.pages(), &mut along);
+        if let Some(h) = md5.filter(|_| hashed == data.len()) {
+            digests.set_md5(md5::Digest::finalize(h).into());
+        }
         let (cut_short, work) = (hits.cut_short, hits.work);
         found.extend(hits.bodies.drain(..).map(detection(SigKind::Body)));
         if found.is_empty() || all {
-            match_hashes(&self.file, size, &mut digests, &mut found, |t| {
+            match_hashes(&self.file, size, digests, &mut found, |t| {
                 SigKind::FileHash(t)
             });
         }
@@ -479,7 +510,7 @@ impl Engine {
                 self.scan_section(data, &(raw as usize..(raw + len) as usize), &mut found);
             }
         }
-        if found.is_empty() || self.allowed(size, &mut digests) {
+        if found.is_empty() || self.allowed(size, digests) {
             return Scanned {
                 detections: Vec::new(),
                 cut_short: cut_short && found.is_empty(),
@@ -648,6 +679,59 @@ mod tests {
     }
 
     const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+    /// The whole-file MD5 the prefilter's sweep computes as it passes
+    /// (objects of any size, chunk boundaries included) is the MD5: a
+    /// `*`-size hash signature finds each object, a body signature
+    /// that stops the sweep early leaves the hash to be computed whole.
+    #[test]
+    fn an_md5_computed_along_the_sweep_is_the_md5() {
+        let md5_hex = |o: &[u8]| -> String {
+            let d: [u8; 16] = digests::Digests::new(o).md5().to_owned();
+            d.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let objects: Vec<Vec<u8>> = [0usize, 3, 4, 5000, 2 * CHUNK + 7]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i * 31 % 253) as u8).collect())
+            .collect();
+        let hdb: String = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| format!("{}:*:Star.{i}:73\n", md5_hex(o)))
+            .collect();
+        let e = engine(&[
+            ("a.hdb", &hdb),
+            ("b.ndb", "Body.Never:0:*:7a7a7a7a7a7a7a7a\n"),
+        ]);
+        let all = ScanOptions { all_match: true };
+        for (i, o) in objects.iter().enumerate().skip(1) {
+            let got: Vec<String> = e
+                .scan(o, &none(), &all)
+                .into_iter()
+                .map(|d| e.name(d.name))
+                .collect();
+            assert_eq!(got, [format!("Star.{i}")], "object {i}");
+        }
+        // The sweep stopped by a body match: the MD5 comes from a sweep of
+        // its own, and is the same.
+        let mut stopped = objects[4].clone();
+        stopped[10..18].copy_from_slice(b"zzzzzzzz");
+        let hdb = format!("{}:*:Star.S:73\n", md5_hex(&stopped));
+        let e = engine(&[("a.hdb", &hdb), ("b.ndb", "Body.Z:0:*:7a7a7a7a7a7a7a7a\n")]);
+        let mut got: Vec<String> = e
+            .scan(&stopped, &none(), &all)
+            .into_iter()
+            .map(|d| e.name(d.name))
+            .collect();
+        got.sort();
+        assert_eq!(got, ["Body.Z", "Star.S"]);
+        let first: Vec<String> = e
+            .scan(&stopped, &none(), &ScanOptions::default())
+            .into_iter()
+            .map(|d| e.name(d.name))
+            .collect();
+        assert_eq!(first.len(), 1);
+    }
 
     #[test]
     fn first_match_and_all_match() {

@@ -27,6 +27,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 
 use crate::flat::{le_u32s, le_u64s, u32_at, u64_from, write_padded, Flat};
+use crate::pages::CHUNK;
 
 /// The most bits a hashed bitmap has.
 const MAX_GATE_BITS: u32 = 24;
@@ -388,11 +389,16 @@ impl Prefilter {
 
     /// Call `hit(position, owners)` for every occurrence in `data` of an
     /// atom with owners for target type `target` (or any type), in order of
-    /// position, until it returns `true`; returns whether it did.
+    /// position, until it returns `true`; returns whether it did. The sweep
+    /// goes [`CHUNK`] by chunk and calls `passed(pos)` each time it has
+    /// looked at every position before `pos`, the last time with
+    /// `data.len()` when it was not stopped (the caller hands back pages
+    /// and hashes what was passed while it is still in cache).
     pub(crate) fn scan(
         &self,
         data: &[u8],
         target: u8,
+        mut passed: impl FnMut(usize),
         mut hit: impl FnMut(usize, Owners<'_>) -> bool,
     ) -> bool {
         let v = self.view();
@@ -401,31 +407,41 @@ impl Prefilter {
         let (two, four) = (gate.two.bytes(), gate.four.bytes());
         let [_, _, has2, has3, has4] = gate.lengths;
         let n = data.len();
-        for (i, window) in data.windows(4).enumerate() {
-            let w = u32::from_le_bytes(window.try_into().expect("four bytes"));
-            if (has4 || has3) && test(four, hash(w, self.four_bits)) {
-                if has4 {
-                    if let Some(o) = v.owners_of(4, w, want) {
-                        if hit(i, o) {
-                            return true;
+        let windows = n.saturating_sub(3);
+        let mut start = 0;
+        while start < windows {
+            let end = (start + CHUNK).min(windows);
+            for (j, window) in data[start..end + 3].windows(4).enumerate() {
+                let i = start + j;
+                let w = u32::from_le_bytes(window.try_into().expect("four bytes"));
+                if (has4 || has3) && test(four, hash(w, self.four_bits)) {
+                    if has4 {
+                        if let Some(o) = v.owners_of(4, w, want) {
+                            if hit(i, o) {
+                                return true;
+                            }
+                        }
+                    }
+                    let w3 = w & 0x00ff_ffff;
+                    if has3 {
+                        if let Some(o) = v.owners_of(3, w3, want) {
+                            if hit(i, o) {
+                                return true;
+                            }
                         }
                     }
                 }
-                let w3 = w & 0x00ff_ffff;
-                if has3 {
-                    if let Some(o) = v.owners_of(3, w3, want) {
+                if has2 && test(two, (w & 0xffff) as usize) {
+                    if let Some(o) = v.owners_of(2, w & 0xffff, want) {
                         if hit(i, o) {
                             return true;
                         }
                     }
                 }
             }
-            if has2 && test(two, (w & 0xffff) as usize) {
-                if let Some(o) = v.owners_of(2, w & 0xffff, want) {
-                    if hit(i, o) {
-                        return true;
-                    }
-                }
+            start = end;
+            if start < windows {
+                passed(start);
             }
         }
         // The last three positions: only shorter windows fit.
@@ -441,6 +457,7 @@ impl Prefilter {
                 }
             }
         }
+        passed(n);
         false
     }
 }
@@ -487,10 +504,15 @@ mod tests {
     /// Every hit for an object of target type `target`, with its owners.
     fn hits_for(p: &Prefilter, data: &[u8], target: u8) -> Vec<(usize, Vec<u32>)> {
         let mut out = Vec::new();
-        p.scan(data, target, |at, o| {
-            out.push((at, o.iter().collect()));
-            false
-        });
+        p.scan(
+            data,
+            target,
+            |_| {},
+            |at, o| {
+                out.push((at, o.iter().collect()));
+                false
+            },
+        );
         out
     }
 
@@ -563,13 +585,54 @@ mod tests {
     }
 
     #[test]
+    fn atoms_across_a_chunk_boundary_and_at_the_end_are_found() {
+        let p = Prefilter::build(vec![
+            (b"wxyz".to_vec(), 0, 0),
+            (b"qrs".to_vec(), 1, 0),
+            (b"jk".to_vec(), 2, 0),
+        ]);
+        let mut data = vec![0u8; 2 * CHUNK + 5];
+        let mut put = |at: usize, a: &[u8]| data[at..at + a.len()].copy_from_slice(a);
+        // Straddling the first boundary, each atom at every offset it can
+        // take across it; then the last bytes of the object.
+        put(CHUNK - 3, b"wxyz");
+        put(CHUNK - 2 + 64, b"qrs");
+        put(CHUNK - 1 + 128, b"jk");
+        put(2 * CHUNK - 2, b"wxyz");
+        put(2 * CHUNK + 2, b"qrs");
+        let got: Vec<usize> = hits(&p, &data).into_iter().map(|(at, _)| at).collect();
+        let mut passed = Vec::new();
+        p.scan(&data, 0, |pos| passed.push(pos), |_, _| false);
+        assert_eq!(
+            passed,
+            [CHUNK, 2 * CHUNK, data.len()],
+            "each chunk, then the end"
+        );
+        assert_eq!(
+            got,
+            [
+                CHUNK - 3,
+                CHUNK + 62,
+                CHUNK + 127,
+                2 * CHUNK - 2,
+                2 * CHUNK + 2
+            ]
+        );
+    }
+
+    #[test]
     fn stops_when_asked() {
         let p = Prefilter::build(vec![(b"aa".to_vec(), 0, 0)]);
         let mut n = 0;
-        assert!(p.scan(b"aaaaaa", 0, |_, _| {
-            n += 1;
-            n == 2
-        }));
+        assert!(p.scan(
+            b"aaaaaa",
+            0,
+            |_| {},
+            |_, _| {
+                n += 1;
+                n == 2
+            }
+        ));
         assert_eq!(n, 2);
     }
 

@@ -23,7 +23,10 @@
 //! segment for the object: a later candidate asking from a position at or
 //! before the remembered match gets the same answer without a search, and
 //! one asking after a failed search fails at once. A frequent atom
-//! therefore costs one search per segment, not one per occurrence.
+//! therefore costs one search per segment, not one per occurrence. The
+//! search reads ahead of the prefilter's sweep, so over a mapped file it
+//! hands back the pages it read more than a chunk ahead of where it began
+//! (see [`crate::pages`]); the sweep reads them again when it gets there.
 //!
 //! Every position examined counts against a [`Work`] budget for the
 //! object; when it runs out verification stops and the caller reports the
@@ -32,6 +35,8 @@
 use std::collections::HashMap;
 
 use bolwerk_sigs::{Boundary, ByteMatch, Token};
+
+use crate::pages::{Pages, CHUNK};
 
 /// Positions: sorted, disjoint, inclusive intervals.
 type Set = Vec<(usize, usize)>;
@@ -213,8 +218,20 @@ struct Found {
 
 /// Per-object memory of later-segment searches, by (pattern, segment).
 #[derive(Debug, Default)]
-pub(crate) struct Memo {
+pub(crate) struct Memo<'a> {
     found: HashMap<(u32, u16), Found>,
+    /// Where the searches hand back the pages they read far ahead.
+    pages: Pages<'a>,
+}
+
+impl<'a> Memo<'a> {
+    /// The memory of the searches over an object whose pages are `pages`.
+    pub(crate) fn paged(pages: Pages<'a>) -> Self {
+        Memo {
+            found: HashMap::new(),
+            pages,
+        }
+    }
 }
 
 /// The match of one candidate.
@@ -235,7 +252,7 @@ pub(crate) fn verify(
     data: &[u8],
     pos: usize,
     (lo, hi): (usize, usize),
-    memo: &mut Memo,
+    memo: &mut Memo<'_>,
     work: &mut Work,
 ) -> Option<Matched> {
     let (head, tail) = plan.run();
@@ -269,7 +286,7 @@ fn search(
     key: (u32, u16),
     data: &[u8],
     from: usize,
-    memo: &mut Memo,
+    memo: &mut Memo<'_>,
     work: &mut Work,
 ) -> Option<usize> {
     if let Some(f) = memo.found.get(&key) {
@@ -279,7 +296,7 @@ fn search(
             _ => {}
         }
     }
-    let hit = leftmost(seg, data, from, work);
+    let hit = leftmost(seg, data, from, memo.pages, work);
     if work.exhausted {
         return None;
     }
@@ -287,11 +304,40 @@ fn search(
     hit.map(|(_, end)| end)
 }
 
+/// The first occurrence of `f`'s needle in `hay` (a tail of `data`), read
+/// [`CHUNK`] by chunk; the chunks read more than a chunk past `from` (the
+/// search's start, near the sweep) are handed back to `pages`.
+fn find_ahead(
+    f: &memchr::memmem::Finder<'_>,
+    hay: &[u8],
+    from: usize,
+    data: &[u8],
+    pages: Pages<'_>,
+) -> Option<usize> {
+    let overlap = f.needle().len().saturating_sub(1);
+    let base = data.len() - hay.len();
+    let mut at = 0;
+    loop {
+        let end = (at + CHUNK + overlap).min(hay.len());
+        if let Some(i) = f.find(&hay[at..end]) {
+            return Some(at + i);
+        }
+        if end == hay.len() {
+            return None;
+        }
+        if base + at >= from + CHUNK {
+            pages.release(&hay[at..at + CHUNK]);
+        }
+        at += CHUNK;
+    }
+}
+
 /// The match of `seg` starting at `from` or later with the smallest end.
 fn leftmost(
     seg: &Segment<'_>,
     data: &[u8],
     from: usize,
+    pages: Pages<'_>,
     work: &mut Work,
 ) -> Option<(usize, usize)> {
     if seg.tokens.is_empty() {
@@ -310,7 +356,7 @@ fn leftmost(
         }
         if let Some(f) = &finder {
             let hay = &data[x..];
-            let skip = f.find(hay);
+            let skip = find_ahead(f, hay, from, data, pages);
             if !work.spend((skip.unwrap_or(hay.len()) as u64 >> 4) + 1) {
                 return None;
             }
@@ -637,6 +683,29 @@ mod tests {
         assert_eq!(starts("6162{3-}6364", 0, 0, 2, d), [0]);
         assert_eq!(starts("6162{7-}6364", 0, 0, 2, d), []);
         assert_eq!(starts("6162*63??2e", 0, 0, 2, d), [0]);
+    }
+
+    #[test]
+    fn a_later_segment_is_found_across_chunks_of_a_mapped_file() {
+        use std::io::Write;
+        let mut bytes = vec![0u8; 3 * CHUNK + 100];
+        bytes[..2].copy_from_slice(b"ab");
+        bytes[2 * CHUNK - 2..2 * CHUNK + 2].copy_from_slice(b"cdef");
+        assert_eq!(starts("6162*63646566", 0, 0, 2, &bytes), [0]);
+        assert_eq!(starts("6162*63646567", 0, 0, 2, &bytes), []);
+        // Searched over a mapping whose pages are handed back as the
+        // search passes them: the same answers.
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&bytes).unwrap();
+        let map = unsafe { memmap2::Mmap::map(f.as_file()).unwrap() };
+        let pages = Pages::of(&map);
+        for needle in [&b"cdef"[..], b"ef", b"cdeg"] {
+            let finder = memchr::memmem::Finder::new(needle);
+            for from in [0, 1, CHUNK, 2 * CHUNK - 2] {
+                let got = find_ahead(&finder, &map[from..], from, &map, pages);
+                assert_eq!(got, memchr::memmem::find(&bytes[from..], needle));
+            }
+        }
     }
 
     /// Patterns that make a backtracking matcher take exponential time take

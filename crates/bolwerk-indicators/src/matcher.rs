@@ -132,9 +132,26 @@ impl Indicators {
 
     /// Match an object: its name and path, its hashes, and the text in it.
     pub fn match_object(&self, obj: ObjectName<'_>, data: &[u8]) -> Vec<Match> {
+        self.match_digested(obj, data, &mut |key| match key {
+            Key::Md5 => Md5::digest(data).to_vec(),
+            Key::Sha1 => Sha1::digest(data).to_vec(),
+            _ => Sha256::digest(data).to_vec(),
+        })
+    }
+
+    /// [`Indicators::match_object`] with the object's digests from
+    /// `digest`, asked only for [`Key::Md5`], [`Key::Sha1`] and
+    /// [`Key::Sha256`] and only when an indicator of that hash is loaded: a
+    /// scanner that hashes the object for its own passes hashes it once.
+    pub fn match_digested(
+        &self,
+        obj: ObjectName<'_>,
+        data: &[u8],
+        digest: &mut dyn FnMut(Key) -> Vec<u8>,
+    ) -> Vec<Match> {
         let mut ev = Evidence::default();
         self.names_into(obj, &mut ev);
-        self.hashes_into(data, &mut ev);
+        self.hashes_into(digest, &mut ev);
         if sqlite::is_sqlite(data) {
             if self.has_text_keys() {
                 sqlite::scan(self, data, &mut ev);
@@ -204,21 +221,13 @@ impl Indicators {
         }
     }
 
-    fn hashes_into(&self, data: &[u8], ev: &mut Evidence) {
-        if self.has(Key::Md5) {
-            self.hash_into::<Md5>(Key::Md5, data, ev);
+    fn hashes_into(&self, digest: &mut dyn FnMut(Key) -> Vec<u8>, ev: &mut Evidence) {
+        for key in [Key::Md5, Key::Sha1, Key::Sha256] {
+            if self.has(key) {
+                let hex = hex(&digest(key));
+                ev.add_all(self.lookup(key, &hex), &hex, &|| "content".into());
+            }
         }
-        if self.has(Key::Sha1) {
-            self.hash_into::<Sha1>(Key::Sha1, data, ev);
-        }
-        if self.has(Key::Sha256) {
-            self.hash_into::<Sha256>(Key::Sha256, data, ev);
-        }
-    }
-
-    fn hash_into<D: Digest>(&self, key: Key, data: &[u8], ev: &mut Evidence) {
-        let hex = hex(&D::digest(data));
-        ev.add_all(self.lookup(key, &hex), &hex, &|| "content".into());
     }
 
     /// The indicators whose comparisons all matched, as reports.

@@ -10,9 +10,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bolwerk_engine::{
-    Detection, Engine, HashType, Member, ObjectContext, ScanOptions, Scanned, SigKind,
+    Detection, Digests, Engine, HashType, Member, ObjectContext, Pages, ScanOptions, Scanned,
+    SigKind, CHUNK,
 };
-use bolwerk_indicators::{Indicators, ObjectName};
+use bolwerk_indicators::{Indicators, Key, ObjectName};
 use bolwerk_unpack::{
     file_type, html, pe, text, unpack, vba, Budget, Child, FileType, Flow, Limit, Limits,
     UnpackError,
@@ -23,7 +24,7 @@ use crate::report::{FileReport, Found, Outcome, SkipReason};
 use crate::rules::{ObjectRef, ObjectRules};
 
 /// Files at least this large are memory-mapped rather than read.
-const MMAP_THRESHOLD: u64 = 16 << 20;
+const MMAP_THRESHOLD: u64 = 1 << 20;
 
 /// ClamAV's target type for text signatures (they match normalised text).
 const TEXT_TARGET: u8 = 7;
@@ -135,7 +136,8 @@ impl Scanner {
             // SIGBUS; ripgrep accepts the same risk for large files, and the
             // daemon reads instead of mapping.
             if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
-                return Ok((size, self.scan_object(path, &map, warnings)));
+                let pages = Pages::of(&map);
+                return Ok((size, self.scan_paged(path, &map, pages, warnings)));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);
@@ -214,15 +216,28 @@ impl Scanner {
     /// [`Scanner::scan_named`], adding to `warnings` what the verdict does
     /// not say: that the time or work budget cut matching short.
     pub fn scan_object(&self, name: &Path, data: &[u8], warnings: &mut Vec<String>) -> Outcome {
+        self.scan_paged(name, data, Pages::default(), warnings)
+    }
+
+    /// [`Scanner::scan_object`] of `data` whose sweeps hand the pages they
+    /// passed to `pages` (a mapped file's), so a large file costs a few
+    /// chunks of resident memory rather than its size.
+    fn scan_paged(
+        &self,
+        name: &Path,
+        data: &[u8],
+        pages: Pages<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Outcome {
         let Some(cache) = self.settings.clean_cache.as_deref() else {
-            return self.scan_uncached(name, data, warnings);
+            return self.scan_uncached(name, data, pages, warnings);
         };
         let key = self.cache_key(name, data);
         if cache.contains(&key) {
             return Outcome::Clean;
         }
         let before = warnings.len();
-        let outcome = self.scan_uncached(name, data, warnings);
+        let outcome = self.scan_uncached(name, data, pages, warnings);
         if outcome == Outcome::Clean && warnings.len() == before {
             cache.insert(key);
         }
@@ -236,11 +251,22 @@ impl Scanner {
         CleanCache::key(data, named.then_some(name))
     }
 
-    fn scan_uncached(&self, name: &Path, data: &[u8], warnings: &mut Vec<String>) -> Outcome {
-        let mut budget = Budget::new(&self.settings.limits);
+    fn scan_uncached(
+        &self,
+        name: &Path,
+        data: &[u8],
+        pages: Pages<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Outcome {
+        let release = |part: &[u8]| pages.release(part);
+        let mut budget = Budget::new(&self.settings.limits).with_release(&release);
         let mut found = Vec::new();
-        let mut trail = Trail::default();
-        let _ = self.scan_layer(data, name, 0, &mut trail, &mut budget, &mut found);
+        let mut trail = Trail {
+            pages,
+            ..Trail::default()
+        };
+        let mut digests = Digests::paged(data, pages);
+        let _ = self.scan_layer(&mut digests, name, 0, &mut trail, &mut budget, &mut found);
         if found.is_empty() || self.settings.all_match {
             let alerts = budget
                 .encrypted()
@@ -269,13 +295,14 @@ impl Scanner {
     /// Match one object, then the objects inside it, depth first.
     fn scan_layer(
         &self,
-        data: &[u8],
+        digests: &mut Digests<'_>,
         origin: &Path,
         depth: u32,
-        trail: &mut Trail,
+        trail: &mut Trail<'_>,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
+        let (data, pages) = (digests.data(), digests.pages());
         let (ft, text) = self.type_of(data);
         let mut ctx = self.context(data, ft);
         ctx.containers.clone_from(&trail.types);
@@ -289,8 +316,9 @@ impl Scanner {
         let mut detections = if html_only {
             Vec::new()
         } else {
-            checked(self.engine.scan(data, &ctx, &opts), budget)
+            checked(self.engine.scan_digested(digests, &ctx, &opts), budget)
         };
+        pages.release_all();
         if detections.is_empty() || opts.all_match {
             self.scan_normalised(data, text, &ctx, &opts, &mut detections, budget);
         }
@@ -313,7 +341,7 @@ impl Scanner {
         }
         if let Some(ind) = self.settings.indicators.as_deref() {
             if found.is_empty() || self.settings.all_match {
-                match_indicators(ind, Some(data), origin, &trail.names, found);
+                match_indicators(ind, Some(&mut *digests), origin, &trail.names, found);
             }
         }
         if found.is_empty() || self.settings.all_match {
@@ -326,6 +354,7 @@ impl Scanner {
             for rules in &self.settings.rules {
                 rules.scan_object(&object, budget, found);
             }
+            pages.release_all();
         }
         if !found.is_empty() && !self.settings.all_match {
             return Flow::Break(());
@@ -374,7 +403,7 @@ impl Scanner {
         detections: &[Detection],
         origin: &Path,
         depth: u32,
-        trail: &mut Trail,
+        trail: &mut Trail<'_>,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
@@ -412,7 +441,7 @@ impl Scanner {
         html_files: Option<Vec<Vec<u8>>>,
         origin: &Path,
         depth: u32,
-        trail: &mut Trail,
+        trail: &mut Trail<'_>,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
@@ -422,8 +451,16 @@ impl Scanner {
         }
         let mut flow = Flow::Continue(());
         let mut position = 0;
+        let mut unpacked = 0;
         let mut visit = |child: Child, budget: &mut Budget| {
             position += 1;
+            // What the reader copied out of a mapped file stays resident
+            // until handed back: every chunk's worth of members.
+            unpacked += child.data.len();
+            if unpacked >= CHUNK {
+                trail.pages.release_all();
+                unpacked = 0;
+            }
             trail.names.push(
                 child
                     .name
@@ -436,7 +473,8 @@ impl Scanner {
             }
             flow = self.scan_member(data, ft, &child, position, trail, found);
             if flow.is_continue() && !child.meta.encrypted {
-                flow = self.scan_layer(&child.data, origin, depth + 1, trail, budget, found);
+                let mut digests = Digests::new(&child.data);
+                flow = self.scan_layer(&mut digests, origin, depth + 1, trail, budget, found);
             }
             trail.names.pop();
             trail.types.pop();
@@ -591,7 +629,7 @@ impl Scanner {
         &self,
         data: &[u8],
         ctx: &ObjectContext,
-        trail: &Trail,
+        trail: &Trail<'_>,
         found: &mut Vec<Found>,
         budget: &mut Budget,
     ) -> Flow {
@@ -638,7 +676,7 @@ impl Scanner {
         ft: FileType,
         child: &Child,
         position: u64,
-        trail: &Trail,
+        trail: &Trail<'_>,
         found: &mut Vec<Found>,
     ) -> Flow {
         if !self.engine.wants_members() {
@@ -736,16 +774,19 @@ impl Scanner {
 /// Where an object is: the names of the members leading to it and the
 /// types of the containers holding it, outermost first.
 #[derive(Default)]
-struct Trail {
+struct Trail<'a> {
     names: Vec<String>,
     types: Vec<&'static str>,
+    /// The pages of the file's mapping, handed back as container readers
+    /// pass through it (see [`Pages`]).
+    pages: Pages<'a>,
 }
 
 /// Indicators that match one object (by its name and path, and when its
 /// bytes are given, its hashes and text), as detections.
 fn match_indicators(
     ind: &Indicators,
-    data: Option<&[u8]>,
+    object: Option<&mut Digests<'_>>,
     origin: &Path,
     members: &[String],
     found: &mut Vec<Found>,
@@ -754,8 +795,12 @@ fn match_indicators(
         file: origin,
         members,
     };
-    let hits = match data {
-        Some(d) => ind.match_object(name, d),
+    let hits = match object {
+        Some(d) => ind.match_digested(name, d.data(), &mut |key| match key {
+            Key::Md5 => d.md5().to_vec(),
+            Key::Sha1 => d.sha1().to_vec(),
+            _ => d.sha256().to_vec(),
+        }),
         None => ind.match_name(name),
     };
     if hits.is_empty() {

@@ -39,20 +39,39 @@ impl Limit {
     }
 }
 
-/// What one object may still cost.
+/// What one object may still cost, and where the readers that search the
+/// scanned file hand back the pages they have read past.
 #[derive(Clone, Debug)]
-pub struct Budget {
+pub struct Budget<'a> {
     limits: Limits,
     scanned: u64,
     files: u32,
     deadline: Option<Instant>,
     exceeded: Vec<Limit>,
     encrypted: Vec<FileType>,
+    release: Release<'a>,
 }
 
-impl Budget {
+/// A hand-back of pages of the scanned file (`MADV_DONTNEED` on a mapped
+/// file, through the scanner); nothing for bytes held in memory.
+#[derive(Clone, Copy, Default)]
+struct Release<'a>(Option<&'a ReleaseFn<'a>>);
+
+/// What hands back pages: given a part of the scanned object.
+pub type ReleaseFn<'a> = dyn Fn(&[u8]) + Sync + 'a;
+
+impl std::fmt::Debug for Release<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Release" } else { "None" })
+    }
+}
+
+/// Bytes a search passes between two hand-backs.
+pub const SEARCH_CHUNK: usize = 2 << 20;
+
+impl Budget<'static> {
     /// A fresh budget under `limits`, its clock starting now.
-    pub fn new(limits: &Limits) -> Budget {
+    pub fn new(limits: &Limits) -> Budget<'static> {
         let secs = limits.max_scan_time;
         Budget {
             limits: limits.clone(),
@@ -61,7 +80,73 @@ impl Budget {
             deadline: (!secs.is_zero()).then(|| Instant::now() + secs),
             exceeded: Vec::new(),
             encrypted: Vec::new(),
+            release: Release(None),
         }
+    }
+
+    /// This budget, with `release` called on the parts of the scanned file
+    /// that readers' searches have read past (`release` must ignore bytes
+    /// that are not the file's: an object unpacked into memory).
+    pub fn with_release<'a>(self, release: &'a ReleaseFn<'a>) -> Budget<'a> {
+        Budget {
+            release: Release(Some(release)),
+            ..self
+        }
+    }
+}
+
+impl Budget<'_> {
+    /// Hand back the pages of `part`, which a search has read past.
+    pub fn release(&self, part: &[u8]) {
+        if let Some(f) = self.release.0 {
+            f(part);
+        }
+    }
+
+    /// The offsets of the first `max` occurrences of `finder`'s needle in
+    /// `hay` ([`Budget::find_each`] of one needle).
+    pub(crate) fn find_all(
+        &self,
+        finder: &memchr::memmem::Finder<'_>,
+        hay: &[u8],
+        max: usize,
+    ) -> Vec<usize> {
+        self.find_each(&[(finder, max)], hay)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// For each `(finder, max)`, the offsets of the first `max` occurrences
+    /// of its needle in `hay`, all searched in one pass [`SEARCH_CHUNK`] by
+    /// chunk. Over more than two chunks each chunk is handed back once
+    /// searched: searches for magic over a whole mapped file keep one chunk
+    /// of it resident, not the file (the readers then touch only what they
+    /// read).
+    pub(crate) fn find_each(
+        &self,
+        finders: &[(&memchr::memmem::Finder<'_>, usize)],
+        hay: &[u8],
+    ) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); finders.len()];
+        let hand_back = hay.len() > 2 * SEARCH_CHUNK;
+        let mut at = 0;
+        let wanted = |out: &[Vec<usize>]| finders.iter().zip(out).any(|((_, m), o)| o.len() < *m);
+        while at < hay.len() && wanted(&out) {
+            for ((finder, max), found) in finders.iter().zip(&mut out) {
+                let overlap = finder.needle().len().saturating_sub(1);
+                let window = &hay[at..(at + SEARCH_CHUNK + overlap).min(hay.len())];
+                let starts = finder
+                    .find_iter(window)
+                    .filter(|&i| i < SEARCH_CHUNK)
+                    .take(max - found.len().min(*max));
+                found.extend(starts.map(|i| at + i));
+            }
+            if hand_back {
+                self.release(&hay[at..(at + SEARCH_CHUNK).min(hay.len())]);
+            }
+            at += SEARCH_CHUNK;
+        }
+        out
     }
 
     /// The limits in force.
@@ -155,6 +240,35 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunked_search_finds_what_one_search_finds_and_hands_back_each_chunk() {
+        let mut hay = vec![b'.'; 2 * SEARCH_CHUNK + 10];
+        // (more than two chunks: the chunks are handed back)
+        for at in [
+            0,
+            5,
+            SEARCH_CHUNK - 2,
+            SEARCH_CHUNK + 2,
+            2 * SEARCH_CHUNK + 6,
+        ] {
+            hay[at..at + 4].copy_from_slice(b"PK\x03\x04");
+        }
+        let finder = memchr::memmem::Finder::new(b"PK\x03\x04");
+        let handed = std::sync::Mutex::new(Vec::new());
+        let note = |part: &[u8]| handed.lock().unwrap().push(part.len());
+        let b = Budget::new(&Limits::default());
+        let b = b.with_release(&note);
+        let all: Vec<usize> = finder.find_iter(&hay).collect();
+        assert_eq!(all.len(), 5);
+        assert_eq!(b.find_all(&finder, &hay, usize::MAX), all);
+        assert_eq!(b.find_all(&finder, &hay, 3), all[..3]);
+        assert_eq!(
+            handed.lock().unwrap()[..3],
+            [SEARCH_CHUNK, SEARCH_CHUNK, 10],
+            "every chunk searched is handed back"
+        );
+    }
 
     #[test]
     fn allowance_and_blame() {

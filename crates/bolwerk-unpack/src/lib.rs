@@ -27,7 +27,7 @@ mod testfiles;
 pub mod text;
 pub mod vba;
 
-pub use budget::{Budget, Limit};
+pub use budget::{Budget, Limit, ReleaseFn, SEARCH_CHUNK};
 pub use container::{unpack, Child, Flow, Meta, UnpackError, Visit};
 pub use filetype::{file_type, CpioKind, FileType};
 pub use limits::{parse_size, Limits};

@@ -80,15 +80,15 @@ struct Pending {
     bytes: Rc<RefCell<Vec<u8>>>,
 }
 
-struct Walk<'b, 'v, 'w> {
-    budget: &'b mut Budget,
+struct Walk<'b, 'r, 'v, 'w> {
+    budget: &'b mut Budget<'r>,
     visit: &'v mut Visit<'w>,
     pending: Option<Pending>,
     /// The visitor asked to stop, or the budget ran out.
     stopped: bool,
 }
 
-impl Walk<'_, '_, '_> {
+impl Walk<'_, '_, '_, '_> {
     /// Hand on the member decoded so far, then decide about `member`.
     fn next(&mut self, member: &ArchiveMember, solid: bool) -> ExtractionDecision {
         self.flush();

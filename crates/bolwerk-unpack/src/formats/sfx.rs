@@ -12,7 +12,9 @@
 //! in PE files); the other formats are read whole from their magic. At most
 //! [`MAX_CANDIDATES`] candidates of each other format are tried. RAR
 //! archives are also looked for in executables ([`rar_archives`]: RAR's
-//! self-extracting archives).
+//! self-extracting archives). Each magic is searched for chunk by chunk,
+//! the chunks handed back as searched ([`Budget::find_all`]), so the
+//! searches over a large mapped file keep little of it resident.
 
 use std::cell::Cell;
 use std::sync::LazyLock;
@@ -21,7 +23,8 @@ use memchr::memmem;
 
 use crate::budget::Budget;
 use crate::container::{UnpackError, Visit};
-use crate::formats::{arj, cab, pdf, pe::zip_members, rar, sevenz};
+use crate::formats::pe::{zip_members_at, MAX_ZIP_HEADERS, ZIP_HEADER};
+use crate::formats::{arj, cab, pdf, rar, sevenz};
 use crate::Child;
 
 /// Candidates of each format other than zip examined per object.
@@ -76,20 +79,20 @@ pub(crate) fn read(
     budget: &mut Budget,
     visit: &mut Visit<'_>,
 ) -> Result<(), UnpackError> {
-    if zip_members(data, budget, visit)?.is_break() {
-        return Ok(());
-    }
     let Some(body) = data.get(1..) else {
         return Ok(());
     };
+    // Every magic in one pass over the object.
+    let mut finders = vec![(&*ZIP_HEADER, MAX_ZIP_HEADERS)];
+    finders.extend(FINDERS.iter().map(|f| (f, MAX_CANDIDATES)));
+    let mut found = budget.find_each(&finders, body).into_iter();
+    let zips = found.next().unwrap_or_default();
+    if zip_members_at(body, zips, budget, visit)?.is_break() {
+        return Ok(());
+    }
     let mut hits: Vec<(usize, usize)> = Vec::new();
-    for (m, finder) in FINDERS.iter().enumerate() {
-        hits.extend(
-            finder
-                .find_iter(body)
-                .take(MAX_CANDIDATES)
-                .map(|at| (at + 1, m)),
-        );
+    for (m, at) in found.enumerate() {
+        hits.extend(at.into_iter().map(|at| (at + 1, m)));
     }
     hits.sort_unstable();
     let candidates = hits.into_iter().map(|(at, m)| (at, MAGICS[m].read));
@@ -107,8 +110,10 @@ pub(crate) fn rar_archives(
     let Some(body) = data.get(1..) else {
         return Ok(());
     };
-    let candidates = memmem::find_iter(body, RAR_MAGIC)
-        .take(MAX_CANDIDATES)
+    let finder = memmem::Finder::new(RAR_MAGIC);
+    let candidates = budget
+        .find_all(&finder, body, MAX_CANDIDATES)
+        .into_iter()
         .map(|at| (at + 1, rar::read as ReadFn));
     read_candidates(data, candidates, budget, visit)
 }

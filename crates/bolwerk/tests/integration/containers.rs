@@ -281,13 +281,24 @@ fn archives_behind_other_bytes_are_found_as_clamscan_finds_them() {
             [b"hello text here\n".as_slice(), &data].concat(),
         );
     }
+    // Far behind: the magic straddles a boundary of the 2 MiB chunks the
+    // search of a mapped file goes by (past offset 0: 1 + 3 chunks - 2),
+    // the chunks before it handed back as searched.
+    let far: Vec<u8> = (0..(6u32 << 20) - 1)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for f in ["clam.zip", "clam.7z", "clam.cab"] {
+        let data = std::fs::read(testfiles().join(f)).unwrap();
+        d.write(&format!("far.{f}"), [far.as_slice(), &data].concat());
+    }
     let cvd = test3_cvd();
     let out = same_as_clamscan(
         d.path(),
         &["--no-summary", "-d", cvd.to_str().unwrap(), "."],
     );
     let found = out.iter().filter(|l| l.ends_with("FOUND")).count();
-    assert_eq!(found, 12, "{out:?}");
+    assert_eq!(found, 15, "{out:?}");
+    assert!(out.contains("./far.clam.zip: Clamav.Test.File-6 FOUND"));
     assert!(out.contains("./junk.clam.tar.gz: OK"));
     assert!(out.contains("./junk.clam.exe.html: Clamav.Test.File-6 FOUND"));
 }

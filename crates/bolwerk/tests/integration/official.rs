@@ -318,13 +318,23 @@ fn every_read_path_finds_the_same() {
          Path.B;Engine:51-255,Target:0;0>2;41414141::i\n\
          Path.C;Engine:51-255,Target:0;0&1;EOF-16:656e64{-8}6d61726b;0/ne+dle/\n",
     );
-    let cases: &[(&str, &[u8], &[&str])] = &[
-        ("a", b"long-live-the needle in the haystack", &["Path.A"]),
-        ("b", b"aaaa AAAA aAaA", &["Path.B"]),
-        ("c", b"aaaa AAAA", &[]),
-        ("d", b"needle ....end..mark.......", &["Path.C"]),
+    // A later segment (`*hayst`) two chunks ahead of the part that made
+    // the candidate: the search reads ahead of the sweep over the mapping.
+    let mut far = b"needle".to_vec();
+    far.resize(9 << 20, b'.');
+    far.extend_from_slice(b" haystack long-live-the ");
+    let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+        (
+            "a",
+            b"long-live-the needle in the haystack".to_vec(),
+            &["Path.A"],
+        ),
+        ("b", b"aaaa AAAA aAaA".to_vec(), &["Path.B"]),
+        ("c", b"aaaa AAAA".to_vec(), &[]),
+        ("d", b"needle ....end..mark.......".to_vec(), &["Path.C"]),
+        ("e", far, &["Path.A"]),
     ];
-    for (name, body, want) in cases {
+    for (name, body, want) in &cases {
         let small = d.write(&format!("small-{name}"), body);
         // The table is clamscan's answer, not only ours.
         let theirs = run(
@@ -340,15 +350,16 @@ fn every_read_path_finds_the_same() {
             None,
         );
         assert_eq!(&detections(&theirs.stdout), want, "clamscan, case {name}");
-        // Past 16 MiB files are mapped; the case sits at the end (Path.C
-        // is anchored there).
-        let mut big = vec![b'.'; 17 << 20];
+        // From 1 MiB files are mapped and swept in 2 MiB chunks, handing
+        // back the pages behind; the case starts three bytes before a
+        // chunk boundary and ends the file (Path.C is anchored there).
+        let mut big = vec![b'.'; (16 << 20) - 3];
         big.extend_from_slice(body);
         let big = d.write(&format!("big-{name}"), &big);
         let ways: [Way; 3] = [
             ("read", vec![small.to_str().unwrap()], None),
             ("mapped", vec![big.to_str().unwrap()], None),
-            ("stdin", vec!["-"], Some(*body)),
+            ("stdin", vec!["-"], Some(body.as_slice())),
         ];
         for (way, paths, stdin) in ways {
             let mut args = vec![

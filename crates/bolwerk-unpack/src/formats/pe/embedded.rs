@@ -16,6 +16,7 @@
 //!   [`MAX_ZIP_HEADERS`] headers are tried.
 
 use std::io::Cursor;
+use std::sync::LazyLock;
 
 use memchr::memmem;
 
@@ -44,7 +45,8 @@ pub(crate) fn pes(
         return Ok(Flow::Continue(()));
     };
     let mut found = 0;
-    for at in memmem::find_iter(tail, b"MZ").take(MAX_MZ_HITS) {
+    let finder = memmem::Finder::new(b"MZ");
+    for at in budget.find_all(&finder, tail, MAX_MZ_HITS) {
         let candidate = &tail[at..];
         if crate::pe::parse(candidate).is_none() {
             continue;
@@ -76,7 +78,23 @@ pub(crate) fn zip_members(
     let Some(body) = data.get(1..) else {
         return Ok(Flow::Continue(()));
     };
-    for at in memmem::find_iter(body, b"PK\x03\x04").take(MAX_ZIP_HEADERS) {
+    let hits = budget.find_all(&ZIP_HEADER, body, MAX_ZIP_HEADERS);
+    zip_members_at(body, hits, budget, visit)
+}
+
+/// The zip local file header's magic.
+pub(crate) static ZIP_HEADER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"PK\x03\x04"));
+
+/// Hand on the member behind each zip local file header of `body` at
+/// `hits`.
+pub(crate) fn zip_members_at(
+    body: &[u8],
+    hits: Vec<usize>,
+    budget: &mut Budget,
+    visit: &mut Visit<'_>,
+) -> Result<Flow, UnpackError> {
+    for at in hits {
         let mut cursor = Cursor::new(&body[at..]);
         if zip::member_at(&mut cursor, budget, visit)?.is_break() {
             return Ok(Flow::Break(()));

@@ -21,7 +21,7 @@ mod upx;
 mod wwpack;
 mod yc;
 
-pub(crate) use embedded::zip_members;
+pub(crate) use embedded::{zip_members_at, MAX_ZIP_HEADERS, ZIP_HEADER};
 use headers::Headers;
 
 /// An unpacker: the packer's name (as the child's name) and the rebuilt
