@@ -83,8 +83,9 @@ impl<'a> Pages<'a> {
     }
 }
 
-/// The page size the alignment of hand-backs assumes; on larger pages the
-/// kernel rounds inward, dropping less, never more.
+/// The page size hand-backs are aligned to. Where pages are larger,
+/// `memmap2` rounds a range's start down to its page, so part of one page
+/// before the range goes too: harmless, it is read again from the file.
 const PAGE: usize = 4096;
 
 #[cfg(test)]

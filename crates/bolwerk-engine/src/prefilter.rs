@@ -407,6 +407,9 @@ impl Prefilter {
         let (two, four) = (gate.two.bytes(), gate.four.bytes());
         let [_, _, has2, has3, has4] = gate.lengths;
         let n = data.len();
+        // The owners of the atom of `len` bytes with `value`, if any, handed
+        // to `hit` for position `i`; whether `hit` asked to stop.
+        let mut probe = |len, value, i| v.owners_of(len, value, want).is_some_and(|o| hit(i, o));
         let windows = n.saturating_sub(3);
         let mut start = 0;
         while start < windows {
@@ -414,29 +417,14 @@ impl Prefilter {
             for (j, window) in data[start..end + 3].windows(4).enumerate() {
                 let i = start + j;
                 let w = u32::from_le_bytes(window.try_into().expect("four bytes"));
-                if (has4 || has3) && test(four, hash(w, self.four_bits)) {
-                    if has4 {
-                        if let Some(o) = v.owners_of(4, w, want) {
-                            if hit(i, o) {
-                                return true;
-                            }
-                        }
-                    }
-                    let w3 = w & 0x00ff_ffff;
-                    if has3 {
-                        if let Some(o) = v.owners_of(3, w3, want) {
-                            if hit(i, o) {
-                                return true;
-                            }
-                        }
-                    }
+                if (has4 || has3)
+                    && test(four, hash(w, self.four_bits))
+                    && ((has4 && probe(4, w, i)) || (has3 && probe(3, w & 0x00ff_ffff, i)))
+                {
+                    return true;
                 }
-                if has2 && test(two, (w & 0xffff) as usize) {
-                    if let Some(o) = v.owners_of(2, w & 0xffff, want) {
-                        if hit(i, o) {
-                            return true;
-                        }
-                    }
+                if has2 && test(two, (w & 0xffff) as usize) && probe(2, w & 0xffff, i) {
+                    return true;
                 }
             }
             start = end;
@@ -447,13 +435,8 @@ impl Prefilter {
         // The last three positions: only shorter windows fit.
         for i in n.saturating_sub(3)..n {
             for len in [3, 2] {
-                if gate.lengths[len] && i + len <= n {
-                    let value = value_of(&data[i..i + len]);
-                    if let Some(o) = v.owners_of(len, value, want) {
-                        if hit(i, o) {
-                            return true;
-                        }
-                    }
+                if gate.lengths[len] && i + len <= n && probe(len, value_of(&data[i..i + len]), i) {
+                    return true;
                 }
             }
         }

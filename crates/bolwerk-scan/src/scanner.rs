@@ -261,10 +261,7 @@ impl Scanner {
         let release = |part: &[u8]| pages.release(part);
         let mut budget = Budget::new(&self.settings.limits).with_release(&release);
         let mut found = Vec::new();
-        let mut trail = Trail {
-            pages,
-            ..Trail::default()
-        };
+        let mut trail = Trail::default();
         let mut digests = Digests::paged(data, pages);
         let _ = self.scan_layer(&mut digests, name, 0, &mut trail, &mut budget, &mut found);
         if found.is_empty() || self.settings.all_match {
@@ -298,7 +295,7 @@ impl Scanner {
         digests: &mut Digests<'_>,
         origin: &Path,
         depth: u32,
-        trail: &mut Trail<'_>,
+        trail: &mut Trail,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
@@ -403,7 +400,7 @@ impl Scanner {
         detections: &[Detection],
         origin: &Path,
         depth: u32,
-        trail: &mut Trail<'_>,
+        trail: &mut Trail,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
@@ -441,7 +438,7 @@ impl Scanner {
         html_files: Option<Vec<Vec<u8>>>,
         origin: &Path,
         depth: u32,
-        trail: &mut Trail<'_>,
+        trail: &mut Trail,
         budget: &mut Budget,
         found: &mut Vec<Found>,
     ) -> Flow {
@@ -455,10 +452,11 @@ impl Scanner {
         let mut visit = |child: Child, budget: &mut Budget| {
             position += 1;
             // What the reader copied out of a mapped file stays resident
-            // until handed back: every chunk's worth of members.
+            // until handed back: every chunk's worth of members (nothing
+            // is handed back when `data` is not the mapping).
             unpacked += child.data.len();
             if unpacked >= CHUNK {
-                trail.pages.release_all();
+                budget.release(data);
                 unpacked = 0;
             }
             trail.names.push(
@@ -629,7 +627,7 @@ impl Scanner {
         &self,
         data: &[u8],
         ctx: &ObjectContext,
-        trail: &Trail<'_>,
+        trail: &Trail,
         found: &mut Vec<Found>,
         budget: &mut Budget,
     ) -> Flow {
@@ -676,7 +674,7 @@ impl Scanner {
         ft: FileType,
         child: &Child,
         position: u64,
-        trail: &Trail<'_>,
+        trail: &Trail,
         found: &mut Vec<Found>,
     ) -> Flow {
         if !self.engine.wants_members() {
@@ -774,12 +772,9 @@ impl Scanner {
 /// Where an object is: the names of the members leading to it and the
 /// types of the containers holding it, outermost first.
 #[derive(Default)]
-struct Trail<'a> {
+struct Trail {
     names: Vec<String>,
     types: Vec<&'static str>,
-    /// The pages of the file's mapping, handed back as container readers
-    /// pass through it (see [`Pages`]).
-    pages: Pages<'a>,
 }
 
 /// Indicators that match one object (by its name and path, and when its

@@ -138,7 +138,7 @@ impl Budget<'_> {
                 let starts = finder
                     .find_iter(window)
                     .filter(|&i| i < SEARCH_CHUNK)
-                    .take(max - found.len().min(*max));
+                    .take(max.saturating_sub(found.len()));
                 found.extend(starts.map(|i| at + i));
             }
             if hand_back {
