@@ -583,8 +583,10 @@ impl Scanner {
     /// ClamAV's HTML pass: the HTML signatures (target type 3) and the
     /// generic ones match the normalised copies of an HTML object of up to
     /// `MaxHTMLNormalize` bytes — the markup without comments, then, for
-    /// objects up to `MaxHTMLNoTags`, the text without markup (see
-    /// [`bolwerk_unpack::html`]); hash signatures match the copies too. A
+    /// objects up to `MaxHTMLNoTags`, the text without markup, then the
+    /// normalised scripts, which the text signatures (target type 7) match
+    /// too (see [`bolwerk_unpack::html`]); hash signatures match the copies
+    /// too. A
     /// signature already found is not repeated. Returns the copies'
     /// `data:` files, when they were made.
     fn scan_html(
@@ -605,11 +607,23 @@ impl Scanner {
             containers: ctx.containers.clone(),
             ..ObjectContext::default()
         };
-        for copy in [&copies.nocomment, &copies.notags] {
+        let text_ctx = ObjectContext {
+            target: TEXT_TARGET,
+            ..html_ctx.clone()
+        };
+        // ClamAV's order: the markup, the text, then the scripts as HTML and
+        // again as text.
+        let passes = [
+            (&copies.nocomment, &html_ctx),
+            (&copies.notags, &html_ctx),
+            (&copies.javascript, &html_ctx),
+            (&copies.javascript, &text_ctx),
+        ];
+        for (copy, copy_ctx) in passes {
             if copy.is_empty() || !(detections.is_empty() || opts.all_match) {
                 continue;
             }
-            for d in checked(self.engine.scan(copy, &html_ctx, opts), budget) {
+            for d in checked(self.engine.scan(copy, copy_ctx, opts), budget) {
                 if !detections.iter().any(|seen| seen.name == d.name) {
                     detections.push(d);
                 }

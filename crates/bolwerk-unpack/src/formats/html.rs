@@ -17,7 +17,7 @@ pub(crate) fn read(
         return Ok(());
     }
     hand_on(
-        crate::html::normalise(data, false).data_files,
+        crate::html::normalise_with(data, false, false).data_files,
         budget,
         visit,
     )

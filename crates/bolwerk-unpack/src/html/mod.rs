@@ -24,13 +24,16 @@
 //!   references, with the targets of links and images (`href`, `src`) in
 //!   their original case — the words a reader of the page sees.
 //!
-//! Not made: ClamAV's third copy, its JavaScript normalisation of the
-//! scripts (identifiers renamed, strings decoded).
+//! * *javascript*: the scripts, each normalised as ClamAV's JavaScript
+//!   normaliser writes it — declared identifiers renamed `n000`, `n001`, …,
+//!   strings decoded and joined, `unescape`, `eval` and two encoders undone
+//!   (see [`js`]).
 //!
 //! Work is linear in the input: one pass, no backtracking, output at most a
 //! fixed multiple of the input.
 
 mod entities;
+pub mod js;
 
 /// ClamAV's HTML magics, matched anywhere in text (`ftm` type-1 rules with
 /// offset `*`): the tag as written, in the spellings listed.
@@ -84,6 +87,10 @@ pub struct Normalised {
     pub nocomment: Vec<u8>,
     /// The text without the markup (`notags.html`); empty unless asked for.
     pub notags: Vec<u8>,
+    /// The scripts, normalised (ClamAV's `javascript`), one per line;
+    /// empty when the page has no `<script>` tag. ClamAV matches it as
+    /// HTML (target type 3) and then as text (7).
+    pub javascript: Vec<u8>,
     /// Each `data:` URI of an attribute value (RFC 2397) with a comma, as
     /// ClamAV writes it out and scans it: a mail message, `From
     /// html-normalise`, whose `Content-type` is the URI's media type and
@@ -107,21 +114,46 @@ pub fn visit_data_files(
 
 /// Normalise `data` as HTML; `notags` also makes the text-only copy.
 pub fn normalise(data: &[u8], notags: bool) -> Normalised {
-    let data = reader_stream(data);
+    normalise_with(data, notags, true)
+}
+
+/// As [`normalise`]; `scripts` makes the scripts' copy.
+pub(crate) fn normalise_with(data: &[u8], notags: bool, scripts: bool) -> Normalised {
+    let raw: std::borrow::Cow<'_, [u8]> = if memchr::memchr(0, data).is_some() {
+        data.iter().copied().filter(|&c| c != 0).collect()
+    } else {
+        std::borrow::Cow::Borrowed(data)
+    };
+    let stream = Stream::read(&raw);
     let mut n = Normaliser {
-        data: &data,
+        data: &stream.bytes,
         at: 0,
-        out: Vec::with_capacity(data.len()),
-        text: Text::new(notags, data.len()),
+        out: Vec::with_capacity(stream.bytes.len()),
+        text: Text::new(notags, stream.bytes.len()),
         in_script: false,
         script_end: b"",
         glued: false,
         data_files: Vec::new(),
+        scripts: js::Scripts::default(),
+        script_at: None,
+        script_spans: Vec::new(),
     };
     n.run();
+    if let Some(at) = n.script_at.take() {
+        n.script_spans.push((at, stream.bytes.len()));
+    }
+    if !scripts {
+        n.script_spans.clear();
+    }
+    for (start, end) in std::mem::take(&mut n.script_spans) {
+        let (start, end) = (stream.raw_at(&raw, start), stream.raw_at(&raw, end));
+        n.scripts
+            .script(stream.raw_parts(&raw, start, end.max(start)));
+    }
     Normalised {
         nocomment: n.out,
         notags: n.text.buf,
+        javascript: n.scripts.out,
         data_files: n.data_files,
     }
 }
@@ -129,38 +161,93 @@ pub fn normalise(data: &[u8], notags: bool) -> Normalised {
 /// How much ClamAV's HTML reader reads at a time.
 const CHUNK: usize = 8191;
 
-/// The byte stream ClamAV's normaliser sees: NUL bytes dropped; read in
-/// chunks of up to [`CHUNK`] bytes, each cut back to its last whitespace
-/// when it would end inside a word, and each chunk's leading whitespace
-/// skipped (so a space that falls at the start of a chunk is lost,
-/// measured); carriage returns dropped and line feeds read as spaces.
-fn reader_stream(data: &[u8]) -> Vec<u8> {
-    let data: std::borrow::Cow<'_, [u8]> = if memchr::memchr(0, data).is_some() {
-        data.iter().copied().filter(|&c| c != 0).collect()
-    } else {
-        std::borrow::Cow::Borrowed(data)
-    };
-    let mut kept = Vec::with_capacity(data.len());
-    let mut at = 0;
-    while at < data.len() {
-        let mut end = (at + CHUNK).min(data.len());
-        if end < data.len() && !is_space(data[end]) {
-            if let Some(k) = data[at + 1..end].iter().rposition(|&c| is_space(c)) {
-                end = at + 1 + k + 1;
+/// The byte stream ClamAV's normaliser sees, and where its chunks came
+/// from.
+struct Stream {
+    bytes: Vec<u8>,
+    /// Per chunk: where its bytes start in `bytes`, where it starts in the
+    /// input (NUL bytes dropped) and how much leading whitespace it had.
+    chunks: Vec<(usize, usize, usize)>,
+}
+
+impl Stream {
+    /// The input (NUL bytes dropped already) read in chunks of up to
+    /// [`CHUNK`] bytes, each cut back to its last whitespace when it would
+    /// end inside a word, and each chunk's leading whitespace skipped (so a
+    /// space that falls at the start of a chunk is lost, measured);
+    /// carriage returns dropped and line feeds read as spaces.
+    fn read(data: &[u8]) -> Stream {
+        let mut bytes = Vec::with_capacity(data.len());
+        let mut chunks = Vec::with_capacity(data.len() / CHUNK + 1);
+        let mut at = 0;
+        while at < data.len() {
+            let mut end = (at + CHUNK).min(data.len());
+            if end < data.len() && !is_space(data[end]) {
+                if let Some(k) = data[at + 1..end].iter().rposition(|&c| is_space(c)) {
+                    end = at + 1 + k + 1;
+                }
             }
+            let chunk = &data[at..end];
+            let lead = chunk.iter().take_while(|&&c| is_space(c)).count();
+            chunks.push((bytes.len(), at, lead));
+            bytes.extend(chunk[lead..].iter().filter(|&&c| c != b'\r').map(|&c| {
+                if c == b'\n' {
+                    b' '
+                } else {
+                    c
+                }
+            }));
+            at = end;
         }
-        let chunk = &data[at..end];
-        let lead = chunk.iter().take_while(|&&c| is_space(c)).count();
-        kept.extend(chunk[lead..].iter().filter(|&&c| c != b'\r').map(|&c| {
-            if c == b'\n' {
-                b' '
-            } else {
-                c
-            }
-        }));
-        at = end;
+        Stream { bytes, chunks }
     }
-    kept
+
+    /// Where a position of the stream is in the input: ClamAV's scripts
+    /// are the raw bytes of its chunks, leading whitespace and carriage
+    /// returns included. A position where a chunk starts is that chunk's
+    /// first byte after its leading whitespace.
+    fn raw_at(&self, raw: &[u8], pos: usize) -> usize {
+        let c = self.chunks.partition_point(|&(start, _, _)| start <= pos);
+        let Some(&(start, from, lead)) = c.checked_sub(1).and_then(|c| self.chunks.get(c)) else {
+            return 0;
+        };
+        let mut left = pos - start;
+        let mut at = from + lead;
+        let end = self.chunks.get(c).map_or(raw.len(), |&(_, next, _)| next);
+        while left > 0 && at < end {
+            if raw.get(at) != Some(&b'\r') {
+                left -= 1;
+            }
+            at += 1;
+        }
+        // Carriage returns before the byte belong to the part before it.
+        while at < end && raw.get(at) == Some(&b'\r') {
+            at += 1;
+        }
+        at
+    }
+
+    /// The input from `start` to `end` in the pieces ClamAV hands its
+    /// JavaScript normaliser: one per chunk (a string, escape or token
+    /// that a chunk's end cuts is read as two, as in ClamAV).
+    fn raw_parts<'r>(&self, raw: &'r [u8], start: usize, end: usize) -> Vec<&'r [u8]> {
+        let first = self.chunks.partition_point(|&(_, from, _)| from <= start);
+        let mut cuts: Vec<usize> = self.chunks[first..]
+            .iter()
+            .map(|&(_, from, _)| from)
+            .take_while(|&from| from < end)
+            .collect();
+        cuts.push(end);
+        let mut parts = Vec::with_capacity(cuts.len());
+        let mut at = start;
+        for cut in cuts {
+            if cut > at {
+                parts.push(&raw[at..cut]);
+            }
+            at = cut;
+        }
+        parts
+    }
 }
 
 /// The text-only copy being written: one space for each run of
@@ -224,6 +311,13 @@ struct Normaliser<'a> {
     /// The `data:` URIs found in attribute values, as ClamAV writes them
     /// out for scanning (see [`Normalised::data_files`]).
     data_files: Vec<Vec<u8>>,
+    /// The `javascript` copy.
+    scripts: js::Scripts,
+    /// Where the script being read starts: after its `<script …>` tag
+    /// and the whitespace after it, as ClamAV starts it.
+    script_at: Option<usize>,
+    /// The scripts read, as spans of `data`.
+    script_spans: Vec<(usize, usize)>,
 }
 
 /// A tag's attribute as written: its name (lower case) and raw value.
@@ -361,18 +455,24 @@ impl<'a> Normaliser<'a> {
             }
             name.push(l);
         }
+        // Inside a script ClamAV acts on an end tag at the whitespace
+        // after its name (before the `>`) or after the `>` and the
+        // whitespace after it.
+        let spaced = self.in_script && self.peek().is_some_and(is_space);
         let attrs = if self.in_script {
             self.skip_ws();
             Vec::new()
         } else {
             self.attributes()
         };
+        let after_name = self.at;
         if self.peek() == Some(b'>') {
             self.at += 1;
             self.out.push(b'>');
         }
         self.skip_ws();
-        self.process(&name, &attrs);
+        let acted_at = if spaced { after_name } else { self.at };
+        self.process(&name, &attrs, acted_at);
     }
 
     /// `<!…>` up to the first `>`: dropped, except inside a script, where
@@ -559,17 +659,24 @@ impl<'a> Normaliser<'a> {
     }
 
     /// What a tag does to the state and to the text copy.
-    fn process(&mut self, name: &[u8], attrs: &[Attr]) {
+    /// `at`: where ClamAV acts on the tag (a script's bounds).
+    fn process(&mut self, name: &[u8], attrs: &[Attr], at: usize) {
         match name {
             b"script" | b"style" if !self.in_script => {
                 self.in_script = true;
                 self.script_end = if name == b"script" {
+                    self.script_at = Some(at);
                     b"/script"
                 } else {
                     b"/style"
                 };
             }
-            end if self.in_script && end == self.script_end => self.in_script = false,
+            end if self.in_script && end == self.script_end => {
+                self.in_script = false;
+                if let Some(start) = self.script_at.take() {
+                    self.script_spans.push((start, at));
+                }
+            }
             b"a" | b"img" => {
                 let link = if name == b"a" { &b"href"[..] } else { b"src" };
                 if let Some(a) = attrs.iter().find(|a| a.name == link) {
@@ -747,11 +854,52 @@ link</a><img src=\"data\"></body></html>"
         );
         assert!(normalise(PAGE, false).notags.is_empty());
         assert_eq!(
+            n.javascript,
+            b"<script>var n000=\"hello\";document.write(n000);</script>".as_slice()
+        );
+        assert_eq!(
             n.data_files,
             [b"From html-normalise\nContent-type: image/png;base64\n\
 Content-transfer-encoding: base64\n\nQUJD"
                 .to_vec()]
         );
+    }
+
+    /// Scripts that exercise the JavaScript normaliser's rules — scopes,
+    /// numbers, escapes, folding, `unescape`, `eval`, the packer and the
+    /// `dF` encoder, an end tag with a space, an unterminated string — and
+    /// the `javascript` copy `clamscan --leave-temps` (ClamAV 1.4.6) wrote.
+    #[test]
+    fn the_scripts_copy_is_clamscans() {
+        let page = include_bytes!("../../tests/data/scripts.html");
+        let want = include_bytes!("../../tests/data/scripts.javascript");
+        assert_eq!(
+            String::from_utf8_lossy(&normalise(page, false).javascript),
+            String::from_utf8_lossy(want)
+        );
+        assert!(normalise(b"<p>no script</p>", false).javascript.is_empty());
+    }
+
+    /// A script that a chunk's end cuts is read in two pieces, as ClamAV
+    /// reads it: an escaped quote cut from its backslash ends the string
+    /// (measured with `clamscan --leave-temps` on this page).
+    #[test]
+    fn a_chunk_boundary_cuts_a_string_as_in_clamav() {
+        let mut page = b"<script>x=\"".to_vec();
+        page.resize(CHUNK - 1, b'a');
+        page.extend_from_slice(b"\\\"b c\";</script>");
+        let js = normalise(&page, false).javascript;
+        let tail = &js[js.len() - 30..];
+        // The string ends at the next piece's quote; `;</script>` is read
+        // as a string the end of the script closes (clamscan's output).
+        assert!(
+            tail.ends_with(b"a\\\"b c\";</script>\"</script>"),
+            "{}",
+            String::from_utf8_lossy(tail)
+        );
+        // Without the cut the quote is escaped and the string goes on.
+        let whole = normalise(b"<script>x=\"a\\\"b c\";</script>", false).javascript;
+        assert_eq!(whole, b"<script>x=\"a\"b c\";</script>".as_slice());
     }
 
     /// `data:` URIs as ClamAV writes them out and leaves them in the copy

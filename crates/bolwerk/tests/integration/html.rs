@@ -3,8 +3,11 @@
 //! then the text without markup) with the HTML signatures (target type 3)
 //! and the generic ones, hash signatures included, and skips its raw
 //! bytes; text with an HTML magic further in is matched both ways. The
-//! copies themselves are compared byte for byte with the ones `clamscan
-//! --leave-temps` writes, over the HTML pages installed on this machine.
+//! third copy, the scripts as ClamAV's JavaScript normaliser writes them, is
+//! matched as HTML and as text. The copies themselves are compared byte for
+//! byte with the ones `clamscan --leave-temps` writes, over the HTML pages
+//! installed on this machine and over installed JavaScript files put in a
+//! page.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -43,9 +46,16 @@ fn zip(name: &str, data: &[u8]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// The copies clamscan writes for `file` (`nocomment.html`,
-/// `notags.html`), from a run with `--leave-temps` in a fresh directory.
-fn clamscan_copies(file: &Path, tmp: &Path) -> Option<(Vec<u8>, Vec<u8>)> {
+/// The copies clamscan writes for `file`, from a run with `--leave-temps`
+/// in a fresh directory.
+struct Copies {
+    nocomment: Vec<u8>,
+    notags: Vec<u8>,
+    /// Empty when clamscan wrote no `javascript` file (no script).
+    javascript: Vec<u8>,
+}
+
+fn clamscan_copies(file: &Path, tmp: &Path) -> Option<Copies> {
     std::fs::create_dir_all(tmp).unwrap();
     let db = crate::util::corpora().join("clamav/test-3.cvd");
     let status = Command::new("clamscan")
@@ -59,11 +69,12 @@ fn clamscan_copies(file: &Path, tmp: &Path) -> Option<(Vec<u8>, Vec<u8>)> {
         .expect("clamscan runs");
     assert!(status.status.code().is_some_and(|c| c < 2), "{status:?}");
     let nocomment = find(tmp, "nocomment.html")?;
-    let notags = nocomment.with_file_name("notags.html");
-    Some((
-        std::fs::read(&nocomment).unwrap(),
-        std::fs::read(notags).unwrap_or_default(),
-    ))
+    let read = |name: &str| std::fs::read(nocomment.with_file_name(name)).unwrap_or_default();
+    Some(Copies {
+        nocomment: std::fs::read(&nocomment).unwrap(),
+        notags: read("notags.html"),
+        javascript: read("javascript"),
+    })
 }
 
 /// The shallowest file named `name` under `dir`.
@@ -154,7 +165,9 @@ fn html_signatures_match_the_normalised_copies_where_clamscan_matches() {
         "corpus/clam.exe.html",
         std::fs::read(testfiles().join("clam.exe.html")).unwrap(),
     );
-    let (copy, _) = clamscan_copies(&page, &d.join("leave")).expect("clamscan normalises the page");
+    let copy = clamscan_copies(&page, &d.join("leave"))
+        .expect("clamscan normalises the page")
+        .nocomment;
     let ndb = [
         ("Html.Tag", "3", hex(b"<a href=\"http://example.com/x\">")),
         ("Html.Script", "3", hex(b"varx=\"hello\";")),
@@ -263,24 +276,120 @@ fn normalised_copies_are_clamscans_byte_for_byte() {
     let pages = installed_pages(60);
     assert!(pages.len() >= 20, "too few HTML pages installed: {pages:?}");
     let d = Dir::new();
-    let mut compared = 0;
-    let mut differ = Vec::new();
-    for (i, page) in pages.iter().enumerate() {
-        let data = std::fs::read(page).unwrap();
-        let Some((nocomment, notags)) = clamscan_copies(page, &d.join(&format!("t{i}"))) else {
-            continue;
-        };
-        let ours = bolwerk_unpack::html::normalise(&data, true);
-        compared += 1;
-        if ours.nocomment != nocomment || ours.notags != notags {
-            differ.push(page.clone());
-        }
-    }
+    let (compared, with_scripts, differ) = compare_copies(&d, &pages);
     assert!(compared >= 20, "clamscan normalised only {compared} pages");
+    assert!(with_scripts >= 5, "only {with_scripts} pages had scripts");
     assert!(
         differ.is_empty(),
         "{} of {compared} differ: {differ:#?}",
         differ.len()
+    );
+}
+
+/// The scripts' copy is clamscan's byte for byte for installed JavaScript
+/// files (npm's modules, Debian's `/usr/share/javascript`), each put in a
+/// page between `<script>` tags: real code of every style, minified and
+/// not, with long lines that the HTML reader's chunks cut.
+#[test]
+fn scripts_are_normalised_as_clamscan_normalises_them() {
+    let d = Dir::new();
+    let mut pages = Vec::new();
+    for (i, js) in installed_scripts(80).iter().enumerate() {
+        let mut page = b"<html><body>\n<script type=\"text/javascript\">\n".to_vec();
+        page.extend_from_slice(&std::fs::read(js).unwrap());
+        page.extend_from_slice(b"\n</script>\n</body></html>\n");
+        pages.push(d.write(&format!("p/{i}.html"), page));
+    }
+    pages.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bolwerk-unpack/tests/data/scripts.html"
+    )));
+    assert!(pages.len() >= 40, "too few scripts installed: {pages:?}");
+    let (compared, with_scripts, differ) = compare_copies(&d, &pages);
+    assert_eq!(with_scripts, compared, "every page has a script");
+    assert!(compared >= 40, "clamscan normalised only {compared} pages");
+    assert!(
+        differ.is_empty(),
+        "{} of {compared} differ: {differ:#?}",
+        differ.len()
+    );
+}
+
+/// Compare the three copies of each page with clamscan's: how many pages
+/// were compared, how many had scripts, and those whose copies differ.
+fn compare_copies(d: &Dir, pages: &[PathBuf]) -> (usize, usize, Vec<PathBuf>) {
+    let mut compared = 0;
+    let mut with_scripts = 0;
+    let mut differ = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let data = std::fs::read(page).unwrap();
+        let Some(theirs) = clamscan_copies(page, &d.join(&format!("t{i}"))) else {
+            continue;
+        };
+        let ours = bolwerk_unpack::html::normalise(&data, true);
+        compared += 1;
+        with_scripts += usize::from(!theirs.javascript.is_empty());
+        if ours.nocomment != theirs.nocomment
+            || ours.notags != theirs.notags
+            || ours.javascript != theirs.javascript
+        {
+            differ.push(page.clone());
+        }
+    }
+    (compared, with_scripts, differ)
+}
+
+/// Signatures written against the scripts' copy — renamed identifiers,
+/// joined and unescaped strings, `eval`'s code — match where clamscan's
+/// do: HTML signatures (target 3) and text ones (7) and generic ones, in
+/// pages, in text with a late script and in a zip; not in the raw page.
+#[test]
+fn signatures_match_the_normalised_scripts_where_clamscan_matches() {
+    let d = Dir::new();
+    let page = b"<html><body><script>var Key = \"ev\" + 'il'; \
+function Run(Code) { eval(unescape(\"%77%69%6e%64%6f%77%2e%6f%70%65%6e%28%29\")); }\n\
+eval(\"var hidden = 1;\");</script></body></html>\n";
+    d.write("corpus/page.html", page);
+    d.write("corpus/page.zip", zip("page.html", page));
+    let mut late = std::fs::read("/usr/share/common-licenses/GPL-3").unwrap();
+    late.truncate(2000);
+    late.extend_from_slice(b"\n<script>var Late = 'x' + 'y';</script>\n");
+    d.write("corpus/late.txt", late);
+    let ndb = [
+        ("Js.Folded", "3", hex(b"var n000=\"evil\";")),
+        ("Js.Renamed", "7", hex(b"function n001(n002){")),
+        ("Js.Unescaped", "0", hex(b"window.open()")),
+        ("Js.Evaled", "3", hex(b"var n003=1;")),
+        ("Js.Late", "3", hex(b"<script>var n000=\"xy\";</script>")),
+        ("Js.Raw", "0", hex(b"var Key = ")),
+    ];
+    let mut n = String::new();
+    for (name, target, body) in ndb {
+        let _ = writeln!(n, "{name}:{target}:*:{body}");
+    }
+    d.write("db/js.ndb", &n);
+    d.write(
+        "db/js.ldb",
+        format!(
+            "Js.Logical;Engine:51-255,Target:3,FileSize:10-1000;0&1;{};{}\n",
+            hex(b"<script>var n000="),
+            hex(b"eval(")
+        ),
+    );
+    let lines = allmatch_lines_as_clamscan(&d, &d.join("db"));
+    for want in [
+        "corpus/page.html: Js.Folded.UNOFFICIAL FOUND",
+        "corpus/page.html: Js.Renamed.UNOFFICIAL FOUND",
+        "corpus/page.html: Js.Unescaped.UNOFFICIAL FOUND",
+        "corpus/page.html: Js.Evaled.UNOFFICIAL FOUND",
+        "corpus/page.zip: Js.Folded.UNOFFICIAL FOUND",
+        "corpus/late.txt: Js.Late.UNOFFICIAL FOUND",
+    ] {
+        assert!(lines.contains(want), "{want} missing: {lines:#?}");
+    }
+    assert!(
+        !lines.iter().any(|l| l.contains("Js.Raw")),
+        "raw bytes are not the copy: {lines:#?}"
     );
 }
 
@@ -339,6 +448,38 @@ fn collect(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
         if t.is_dir() {
             collect(&p, depth + 1, out);
         } else if t.is_file() && p.extension().is_some_and(|x| x == "html" || x == "htm") {
+            out.push(p);
+        }
+    }
+}
+
+/// Up to `max` JavaScript files of 2 KiB to 2 MiB installed here (npm's
+/// modules and Debian's `/usr/share/javascript`), spread over them.
+fn installed_scripts(max: usize) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for root in [
+        "/usr/lib/node_modules",
+        "/usr/share/javascript",
+        "/usr/share/nodejs",
+    ] {
+        collect_ext(Path::new(root), 0, "js", &mut all);
+    }
+    all.sort();
+    all.retain(|p| std::fs::metadata(p).is_ok_and(|m| (2048..2 << 20).contains(&m.len())));
+    let step = (all.len() / max.max(1)).max(1);
+    all.into_iter().step_by(step).take(max).collect()
+}
+
+fn collect_ext(dir: &Path, depth: u32, ext: &str, out: &mut Vec<PathBuf>) {
+    if depth > 10 {
+        return;
+    }
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        let Ok(t) = e.file_type() else { continue };
+        if t.is_dir() {
+            collect_ext(&p, depth + 1, ext, out);
+        } else if t.is_file() && p.extension().is_some_and(|x| x == ext) {
             out.push(p);
         }
     }

@@ -93,14 +93,6 @@ fn ndb_regions(path: &Path) -> Vec<Region> {
     out
 }
 
-/// Signatures left out of the derived corpus, each for a reason bolwerk
-/// states: what clamscan matches them in is not made yet.
-const NOT_YET: &[(&str, &str)] = &[(
-    "Win.Trojan.Generic-51",
-    "written against the script text of ClamAV's third HTML copy (`javascript`), \
-     which the HTML normaliser does not make",
-)];
-
 fn ldb_regions(path: &Path) -> Vec<Region> {
     let ign = IgnoreList::default();
     let p = LogicalParser {
@@ -113,12 +105,6 @@ fn ldb_regions(path: &Path) -> Vec<Region> {
         let Ok((LineOutcome::Added, Some(sig))) = p.parse_line(&line, &mut names) else {
             continue;
         };
-        if NOT_YET
-            .iter()
-            .any(|(n, _)| line.starts_with(format!("{n};").as_bytes()))
-        {
-            continue;
-        }
         let mut bytes = Vec::new();
         let mut at = None;
         let mut ok = true;

@@ -1,0 +1,8 @@
+<script>document.write("hi")var n000=1;var n001=n000+2;function n002(n003){return n003*2}</script>
+<script>eval(function(n000,n001,n002,n003,n004,n005){n004=function(n006){return n006.tostring(36)};if(!"".replace(/^/,string)){while(n002--){n005[n002.tostring(n001)]=n003[n002]||n002.tostring(n001)}n003=[function(n007){return n005[n007]}];n004=function(){return"\w+"};n002=1};while(n002--){if(n003[n002]){n000=n000.replace(new regexp("\b"+n004(n002)+"\b","g"),n003[n002])}}return n000}(var n008="hello";alert(n008);))</script>
+<script>function n000(n001){var n002=unescape(n001.substr(0,n001.length-1));var n003="";for(i=0;i<n002.length;i++)n003+=string.fromcharcode(n002.charcodeat(i)-n001.substr(n001.length-1,1));document.write(unescape(n003));}</script><script>0</script>
+<script>function n000(n001,n002){var n003=n001;function n004(n005){var n006=n005;return n006+n002+n003;}return inner(n001);}var n007=outer(1,2.5),n008=[1,2,3],n009={x:1,y:"two"};for(var n011=0;n011<10;n011++){var n011=5;}x=0 x1f+12+1 e5+0.0015+-1097262572+3.14159;y=a.b.c(d).e;z="abc"+d+"ef";s="aé€   x'quoted'";if(a!==b&&c>>>=2||d===e){q=!r;}w=1 single v=2;</script</script>
+<script>document.write("<script>");</script>
+<script></script>
+<script><!--function n000(n001){n001=unescape(n001);var n002="";for(var n003=0;n003<n001.length;n003++){n002+=string.fromcharcode(n001.charcodeat(n003)-1);}document.write(n002)}--></script>
+<script>var n000="unterminated "</script>
