@@ -612,24 +612,37 @@ impl Scanner {
             ..html_ctx.clone()
         };
         // ClamAV's order: the markup, the text, then the scripts as HTML and
-        // again as text.
-        let passes = [
-            (&copies.nocomment, &html_ctx),
-            (&copies.notags, &html_ctx),
-            (&copies.javascript, &html_ctx),
-            (&copies.javascript, &text_ctx),
-        ];
-        for (copy, copy_ctx) in passes {
-            if copy.is_empty() || !(detections.is_empty() || opts.all_match) {
-                continue;
-            }
-            for d in checked(self.engine.scan(copy, copy_ctx, opts), budget) {
-                if !detections.iter().any(|seen| seen.name == d.name) {
-                    detections.push(d);
-                }
-            }
+        // again as text (one set of digests for both).
+        for markup in [&copies.nocomment, &copies.notags] {
+            let mut copy = Digests::new(markup);
+            self.scan_copy(&mut copy, &html_ctx, opts, detections, budget);
+        }
+        let mut scripts = Digests::new(&copies.javascript);
+        for copy_ctx in [&html_ctx, &text_ctx] {
+            self.scan_copy(&mut scripts, copy_ctx, opts, detections, budget);
         }
         Some(copies.data_files)
+    }
+
+    /// One normalised copy of an object matched as `ctx` says, unless empty
+    /// or a detection already ends the object's scan; a signature already
+    /// found is not repeated.
+    fn scan_copy(
+        &self,
+        copy: &mut Digests<'_>,
+        ctx: &ObjectContext,
+        opts: &ScanOptions,
+        detections: &mut Vec<Detection>,
+        budget: &mut Budget,
+    ) {
+        if copy.data().is_empty() || !(detections.is_empty() || opts.all_match) {
+            return;
+        }
+        for d in checked(self.engine.scan_digested(copy, ctx, opts), budget) {
+            if !detections.iter().any(|seen| seen.name == d.name) {
+                detections.push(d);
+            }
+        }
     }
 
     /// ClamAV's VBA pass over an OLE2 document, after its streams: each

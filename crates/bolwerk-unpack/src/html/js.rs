@@ -846,11 +846,7 @@ impl Parser {
                     scope.fsm = Fsm::InsideFunctionDecl;
                 }
             }
-            Kind::ParClose => {
-                if scope.fsm == Fsm::WaitParameterList {
-                    scope.fsm = Fsm::Base;
-                }
-            }
+            Kind::ParClose if scope.fsm == Fsm::WaitParameterList => scope.fsm = Fsm::Base,
             Kind::CurlyOpen => {
                 if matches!(
                     scope.fsm,
@@ -877,16 +873,14 @@ impl Parser {
             }
             Kind::BracketOpen => scope.brackets += 1,
             Kind::BracketClose => scope.brackets = scope.brackets.saturating_sub(1),
-            Kind::Comma => {
-                if scope.fsm == Fsm::InsideInitializer && scope.brackets == 0 && scope.blocks == 0 {
-                    scope.fsm = Fsm::InsideVar;
-                }
+            Kind::Comma
+                if scope.fsm == Fsm::InsideInitializer
+                    && scope.brackets == 0
+                    && scope.blocks == 0 =>
+            {
+                scope.fsm = Fsm::InsideVar;
             }
-            Kind::Semicolon => {
-                if scope.brackets == 0 && scope.blocks == 0 {
-                    scope.fsm = Fsm::Base;
-                }
-            }
+            Kind::Semicolon if scope.brackets == 0 && scope.blocks == 0 => scope.fsm = Fsm::Base,
             Kind::Function => {
                 self.scopes.push(Scope::new(Some(cur)));
                 self.current = self.scopes.len() - 1;
@@ -933,9 +927,8 @@ impl Parser {
             self.tokens.pop();
             let prev = self.tokens[n - 2];
             let added = token.a as usize..(token.a + token.b) as usize;
-            if (prev.a + prev.b) as usize == token.a as usize {
-                // The two are adjacent in the arena already.
-            } else {
+            // Unless the two are adjacent in the arena, both go to its end.
+            if (prev.a + prev.b) as usize != token.a as usize {
                 let text = self.arena[added].to_vec();
                 let moved = self.arena[prev.a as usize..(prev.a + prev.b) as usize].to_vec();
                 let start = self.arena.len() as u32;
@@ -1421,16 +1414,10 @@ impl Writer<'_> {
 mod tests {
     use super::*;
 
-    fn norm(src: &str) -> String {
-        let mut s = Scripts::default();
-        s.script(vec![src.as_bytes()]);
-        String::from_utf8_lossy(&s.out).into_owned()
-    }
-
     #[test]
     fn numbers_are_printed_as_c_prints_them() {
         assert_eq!(format_g(1500.0), "1500");
-        assert_eq!(format_g(3.14159265), "3.14159");
+        assert_eq!(format_g(1.234567891), "1.23457");
         assert_eq!(format_g(1e10), "1e+10");
         assert_eq!(format_g(0.0001), "0.0001");
         assert_eq!(format_g(0.00001), "1e-05");

@@ -134,26 +134,22 @@ pub(crate) fn normalise_with(data: &[u8], notags: bool, scripts: bool) -> Normal
         script_end: b"",
         glued: false,
         data_files: Vec::new(),
-        scripts: js::Scripts::default(),
         script_at: None,
-        script_spans: Vec::new(),
+        script_spans: scripts.then(Vec::new),
     };
     n.run();
-    if let Some(at) = n.script_at.take() {
-        n.script_spans.push((at, stream.bytes.len()));
-    }
-    if !scripts {
-        n.script_spans.clear();
-    }
-    for (start, end) in std::mem::take(&mut n.script_spans) {
-        let (start, end) = (stream.raw_at(&raw, start), stream.raw_at(&raw, end));
-        n.scripts
-            .script(stream.raw_parts(&raw, start, end.max(start)));
+    let mut js = js::Scripts::default();
+    if let Some(mut spans) = n.script_spans.take() {
+        spans.extend(n.script_at.map(|at| (at, stream.bytes.len())));
+        for (start, end) in spans {
+            let (start, end) = (stream.raw_at(&raw, start), stream.raw_at(&raw, end));
+            js.script(stream.raw_parts(&raw, start, end.max(start)));
+        }
     }
     Normalised {
         nocomment: n.out,
         notags: n.text.buf,
-        javascript: n.scripts.out,
+        javascript: js.out,
         data_files: n.data_files,
     }
 }
@@ -311,13 +307,12 @@ struct Normaliser<'a> {
     /// The `data:` URIs found in attribute values, as ClamAV writes them
     /// out for scanning (see [`Normalised::data_files`]).
     data_files: Vec<Vec<u8>>,
-    /// The `javascript` copy.
-    scripts: js::Scripts,
     /// Where the script being read starts: after its `<script …>` tag
     /// and the whitespace after it, as ClamAV starts it.
     script_at: Option<usize>,
-    /// The scripts read, as spans of `data`.
-    script_spans: Vec<(usize, usize)>,
+    /// The scripts read, as spans of `data`; `None` when the scripts' copy
+    /// is not wanted.
+    script_spans: Option<Vec<(usize, usize)>>,
 }
 
 /// A tag's attribute as written: its name (lower case) and raw value.
@@ -455,9 +450,8 @@ impl<'a> Normaliser<'a> {
             }
             name.push(l);
         }
-        // Inside a script ClamAV acts on an end tag at the whitespace
-        // after its name (before the `>`) or after the `>` and the
-        // whitespace after it.
+        // Inside a script ClamAV acts on a tag at the whitespace after its
+        // name, and the `>` after it is text.
         let spaced = self.in_script && self.peek().is_some_and(is_space);
         let attrs = if self.in_script {
             self.skip_ws();
@@ -465,14 +459,14 @@ impl<'a> Normaliser<'a> {
         } else {
             self.attributes()
         };
-        let after_name = self.at;
-        if self.peek() == Some(b'>') {
-            self.at += 1;
-            self.out.push(b'>');
+        if !spaced {
+            if self.peek() == Some(b'>') {
+                self.at += 1;
+                self.out.push(b'>');
+            }
+            self.skip_ws();
         }
-        self.skip_ws();
-        let acted_at = if spaced { after_name } else { self.at };
-        self.process(&name, &attrs, acted_at);
+        self.process(&name, &attrs);
     }
 
     /// `<!…>` up to the first `>`: dropped, except inside a script, where
@@ -658,14 +652,14 @@ impl<'a> Normaliser<'a> {
         }
     }
 
-    /// What a tag does to the state and to the text copy.
-    /// `at`: where ClamAV acts on the tag (a script's bounds).
-    fn process(&mut self, name: &[u8], attrs: &[Attr], at: usize) {
+    /// What a tag does to the state and to the text copy; a script starts
+    /// or ends where ClamAV acts on its tag, here.
+    fn process(&mut self, name: &[u8], attrs: &[Attr]) {
         match name {
             b"script" | b"style" if !self.in_script => {
                 self.in_script = true;
                 self.script_end = if name == b"script" {
-                    self.script_at = Some(at);
+                    self.script_at = Some(self.at);
                     b"/script"
                 } else {
                     b"/style"
@@ -673,8 +667,9 @@ impl<'a> Normaliser<'a> {
             }
             end if self.in_script && end == self.script_end => {
                 self.in_script = false;
-                if let Some(start) = self.script_at.take() {
-                    self.script_spans.push((start, at));
+                if let (Some(start), Some(spans)) = (self.script_at.take(), &mut self.script_spans)
+                {
+                    spans.push((start, self.at));
                 }
             }
             b"a" | b"img" => {
